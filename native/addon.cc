@@ -1,0 +1,56 @@
+// Registers the addon's exports; all behaviour lives in the files it names.
+#include <napi.h>
+
+#include "addon_data.h"
+#include "args.h"
+#include "errors.h"
+#include "ivfpq_wrap.h"
+#include "threads.h"
+
+namespace faiss_native {
+namespace {
+
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) {
+    throw Napi::TypeError::New(info.Env(), "Expected a constructor for errorClass");
+  }
+  AddonData::Get(info.Env())->faiss_error_class = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t threads = Guarded(env, [&] { return IntegerArg(info[0], "threads", 1, 1024); });
+  SetDefaultThreads(static_cast<int>(threads));
+  return env.Undefined();
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), DefaultThreads());
+}
+
+Napi::Value GetHardwareThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), HardwareThreads());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData<AddonData>(data);
+  Napi::Function ivfpq = IvfpqWrap::DefineClass(env);
+  data->ivfpq_class = Napi::Persistent(ivfpq);
+  exports.Set("NativeIndexIVFPQ", ivfpq);
+  exports.Set("setErrorClass", Napi::Function::New<SetErrorClass>(env, "setErrorClass"));
+  exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
+  exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));
+  exports.Set("hardwareThreads", Napi::Function::New<GetHardwareThreads>(env, "hardwareThreads"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace faiss_native
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  return faiss_native::Init(env, exports);
+}
+
+NODE_API_MODULE(faiss_native, InitAddon)

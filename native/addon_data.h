@@ -1,0 +1,16 @@
+// Per-environment state: the main thread and every worker thread that loads the
+// addon get their own, so nothing JS-side is shared across environments.
+#pragma once
+
+#include <napi.h>
+
+namespace faiss_native {
+
+struct AddonData {
+  Napi::FunctionReference faiss_error_class;
+  Napi::FunctionReference ivfpq_class;
+
+  static AddonData* Get(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
+};
+
+}  // namespace faiss_native

@@ -1,0 +1,64 @@
+#include "async_op.h"
+
+namespace faiss_native {
+
+AsyncOp::AsyncOp(Napi::Env env, const char* name, std::shared_ptr<IndexSlot> slot, Access access,
+                 Body body, Settle settle)
+    : Napi::AsyncWorker(env, name),
+      deferred_(Napi::Promise::Deferred::New(env)),
+      slot_(std::move(slot)),
+      body_(std::move(body)),
+      settle_(std::move(settle)) {
+  // The ticket is taken here, on the JS thread, so operations keep call order
+  // whatever order the pool threads pick them up in.
+  if (slot_) ticket_ = slot_->queue.Enqueue(access);
+}
+
+Napi::Promise AsyncOp::Start(Napi::Env env, const char* name, std::shared_ptr<IndexSlot> slot,
+                             Access access, const std::vector<Napi::Value>& pins, Body body,
+                             Settle settle) {
+  auto* op = new AsyncOp(env, name, std::move(slot), access, std::move(body), std::move(settle));
+  for (const Napi::Value& pin : pins) op->pins_.push_back(Napi::Persistent(pin));
+  Napi::Promise promise = op->deferred_.Promise();
+  op->Queue();  // the worker deletes itself after OnOK/OnError
+  return promise;
+}
+
+AsyncOp::~AsyncOp() {
+  // Work that never ran (environment teardown) must not block later tickets.
+  if (slot_ && !ticket_finished_) slot_->queue.Finish(ticket_);
+}
+
+void AsyncOp::Execute() {
+  try {
+    if (slot_) {
+      ticket_finished_ = true;  // Turn finishes the ticket on every path out
+      Turn turn(slot_->queue, ticket_);
+      body_();
+    } else {
+      body_();
+    }
+  } catch (...) {
+    failed_ = true;
+    error_ = CaptureCurrentException();
+  }
+}
+
+void AsyncOp::OnOK() {
+  Napi::Env env = Env();
+  if (failed_) {
+    deferred_.Reject(ToJsError(env, error_).Value());
+    return;
+  }
+  try {
+    deferred_.Resolve(settle_(env));
+  } catch (const Napi::Error& error) {
+    deferred_.Reject(error.Value());
+  } catch (...) {
+    deferred_.Reject(ToJsError(env, CaptureCurrentException()).Value());
+  }
+}
+
+void AsyncOp::OnError(const Napi::Error& error) { deferred_.Reject(error.Value()); }
+
+}  // namespace faiss_native

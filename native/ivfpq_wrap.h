@@ -1,0 +1,80 @@
+// JS class NativeIndexIVFPQ: a thin N-API skin over IvfpqCore. Every method has
+// a blocking form (fooSync) and a Promise form (foo) built from one
+// PreparedOp, so the two cannot drift apart.
+#pragma once
+
+#include <napi.h>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "index_slot.h"
+
+namespace faiss_native {
+
+struct PreparedOp {
+  const char* name;
+  Access access;
+  std::vector<Napi::Value> pins;
+  std::function<void()> body;                      // runs in the index's turn
+  std::function<Napi::Value(Napi::Env)> settle;    // runs on the JS thread
+};
+
+class IvfpqWrap : public Napi::ObjectWrap<IvfpqWrap> {
+ public:
+  static Napi::Function DefineClass(Napi::Env env);
+  explicit IvfpqWrap(const Napi::CallbackInfo& info);
+  ~IvfpqWrap() override;
+
+ private:
+  static Napi::Value ReadSync(const Napi::CallbackInfo& info);
+  static Napi::Value Read(const Napi::CallbackInfo& info);
+  static PreparedOp PrepareRead(const Napi::CallbackInfo& info);
+
+  Napi::Value TrainSync(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareTrain, false); }
+  Napi::Value Train(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareTrain, true); }
+  Napi::Value AddSync(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareAdd, false); }
+  Napi::Value Add(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareAdd, true); }
+  Napi::Value SearchSync(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareSearch, false); }
+  Napi::Value Search(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareSearch, true); }
+  Napi::Value WriteSync(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareWrite, false); }
+  Napi::Value Write(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareWrite, true); }
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+
+  PreparedOp PrepareTrain(const Napi::CallbackInfo& info);
+  PreparedOp PrepareAdd(const Napi::CallbackInfo& info);
+  PreparedOp PrepareSearch(const Napi::CallbackInfo& info);
+  PreparedOp PrepareWrite(const Napi::CallbackInfo& info);
+
+  static Napi::Value Run(const Napi::CallbackInfo& info, PreparedOp op, bool async,
+                         std::shared_ptr<IndexSlot> slot);
+  Napi::Value Dispatch(const Napi::CallbackInfo& info,
+                       PreparedOp (IvfpqWrap::*prepare)(const Napi::CallbackInfo&), bool async);
+
+  Napi::Value GetNtotal(const Napi::CallbackInfo& info);
+  Napi::Value GetDimension(const Napi::CallbackInfo& info);
+  Napi::Value GetNlist(const Napi::CallbackInfo& info);
+  Napi::Value GetM(const Napi::CallbackInfo& info);
+  Napi::Value GetNbits(const Napi::CallbackInfo& info);
+  Napi::Value GetMetric(const Napi::CallbackInfo& info);
+  Napi::Value GetIsTrained(const Napi::CallbackInfo& info);
+  Napi::Value GetNprobe(const Napi::CallbackInfo& info);
+  void SetNprobe(const Napi::CallbackInfo& info, const Napi::Value& value);
+  Napi::Value GetDisposed(const Napi::CallbackInfo& info);
+  Napi::Value GetMemoryBytes(const Napi::CallbackInfo& info);
+
+  // Core of a live index, or a FaissError naming the disposed state.
+  IvfpqCore& LiveCore(Napi::Env env) const;
+  // Tells V8 how much native memory this object now holds.
+  Napi::Value SyncExternalMemory(Napi::Env env);
+
+  std::shared_ptr<IndexSlot> slot_;
+  int64_t reported_bytes_ = 0;
+  // Fixed at construction: readable on the JS thread without a turn.
+  int64_t dimension_ = 0;
+  int64_t nlist_ = 0;
+  bool disposed_ = false;
+};
+
+}  // namespace faiss_native
