@@ -1,0 +1,228 @@
+import { binding, type NativeIndexIVFPQ } from './binding';
+import { withCallerStack } from './errors';
+import {
+  expectBigInt64Array,
+  expectFloat32Array,
+  expectInteger,
+  expectOneOf,
+  expectOptions,
+  expectRows,
+  expectString,
+  fail,
+} from './validate';
+
+export type Metric = 'l2' | 'ip' | 'cosine';
+const METRICS: readonly Metric[] = ['l2', 'ip', 'cosine'];
+
+export interface IndexIVFPQOptions {
+  /** Vector length. */
+  dimension: number;
+  /** Number of inverted lists (coarse centroids). */
+  nlist: number;
+  /** Number of PQ sub-quantizers; must divide `dimension`. Code size is m·nbits/8 bytes. */
+  m: number;
+  /** Bits per sub-quantizer code, 1..8. Default 8. */
+  nbits?: number;
+  /** Default 'l2' (squared L2 distances). 'ip': inner product. 'cosine': cosine similarity. */
+  metric?: Metric;
+}
+
+export interface SearchOptions {
+  /** Inverted lists to visit for this call only, 1..nlist; the index default when omitted. */
+  nprobe?: number;
+  /** OpenMP threads for this call; by default a shared budget (see setNumThreads). */
+  threads?: number;
+}
+
+export interface WorkOptions {
+  /** OpenMP threads for this call; by default a shared budget (see setNumThreads). */
+  threads?: number;
+}
+
+export interface SearchResult {
+  /** n × k, row-major. Squared L2, inner product or cosine similarity, per the metric. */
+  distances: Float32Array;
+  /** n × k, row-major; -1n where fewer than k results were found. */
+  labels: BigInt64Array;
+}
+
+const MAX_DIMENSION = 65536;
+const MAX_NLIST = 2 ** 31;
+const MAX_K = 2 ** 20;
+const MAX_THREADS = 1024;
+const CONSTRUCTOR_KEYS = ['dimension', 'nlist', 'm', 'nbits', 'metric'] as const;
+const SEARCH_KEYS = ['nprobe', 'threads'] as const;
+const WORK_KEYS = ['threads'] as const;
+
+// Set only while IndexIVFPQ wraps a native index that was read from disk.
+let adopting: NativeIndexIVFPQ | undefined;
+
+/**
+ * A Faiss IndexIVFPQ. Blocking methods end in `Sync`; the plain names return
+ * Promises and run on the libuv thread pool. Operations on one index take
+ * effect in call order; searches run concurrently with each other.
+ */
+export class IndexIVFPQ {
+  readonly #native: NativeIndexIVFPQ;
+
+  constructor(options: IndexIVFPQOptions) {
+    if (adopting) {
+      this.#native = adopting;
+      return;
+    }
+    const bag = expectOptions<IndexIVFPQOptions>(options, 'options', CONSTRUCTOR_KEYS);
+    if (options === undefined) fail('type', 'an options object', 'options', options);
+    const dimension = expectInteger(bag.dimension, 'dimension', 1, MAX_DIMENSION);
+    const nlist = expectInteger(bag.nlist, 'nlist', 1, MAX_NLIST);
+    const m = expectInteger(bag.m, 'm', 1, dimension);
+    if (dimension % m !== 0) {
+      throw new RangeError(`Expected a divisor of dimension (${dimension}) for m but received ${m}`);
+    }
+    const nbits = bag.nbits === undefined ? 8 : expectInteger(bag.nbits, 'nbits', 1, 8);
+    const metric = bag.metric === undefined ? 'l2' : expectOneOf(bag.metric, 'metric', METRICS);
+    this.#native = new binding.NativeIndexIVFPQ(dimension, nlist, m, nbits, metric);
+  }
+
+  static #adopt(native: NativeIndexIVFPQ): IndexIVFPQ {
+    adopting = native;
+    try {
+      return new IndexIVFPQ(undefined as unknown as IndexIVFPQOptions);
+    } finally {
+      adopting = undefined;
+    }
+  }
+
+  /** Reads an index in Faiss's binary format (as written by writeSync or by Python faiss). */
+  static readSync(path: string): IndexIVFPQ {
+    return IndexIVFPQ.#adopt(binding.NativeIndexIVFPQ.readSync(expectString(path, 'path')));
+  }
+
+  static async read(path: string): Promise<IndexIVFPQ> {
+    const native = await withCallerStack(
+      binding.NativeIndexIVFPQ.read(expectString(path, 'path')),
+      IndexIVFPQ.read,
+    );
+    return IndexIVFPQ.#adopt(native);
+  }
+
+  get dimension(): number {
+    return this.#native.dimension;
+  }
+  get nlist(): number {
+    return this.#native.nlist;
+  }
+  get m(): number {
+    return this.#native.m;
+  }
+  get nbits(): number {
+    return this.#native.nbits;
+  }
+  get metric(): Metric {
+    return this.#native.metric;
+  }
+  get ntotal(): number {
+    return this.#native.ntotal;
+  }
+  get isTrained(): boolean {
+    return this.#native.isTrained;
+  }
+  /** Native bytes held by the index (codes, ids, centroids, tables). */
+  get memoryBytes(): number {
+    return this.#native.memoryBytes;
+  }
+  get disposed(): boolean {
+    return this.#native.disposed;
+  }
+
+  /** Inverted lists visited per query by default; persisted by writeSync. */
+  get nprobe(): number {
+    return this.#native.nprobe;
+  }
+  set nprobe(nprobe: number) {
+    this.setNprobe(nprobe);
+  }
+  setNprobe(nprobe: number): void {
+    this.#native.nprobe = expectInteger(nprobe, 'nprobe', 1, this.#native.nlist);
+  }
+
+  /** Trains the coarse quantizer and the PQ codebooks; needs at least max(nlist, 2^nbits) vectors. */
+  trainSync(vectors: Float32Array, options?: WorkOptions): void {
+    this.#native.trainSync(this.#vectors(vectors, 'vectors'), this.#threads(options));
+  }
+  train(vectors: Float32Array, options?: WorkOptions): Promise<void> {
+    const threads = this.#threads(options);
+    return withCallerStack(this.#native.train(this.#vectors(vectors, 'vectors'), threads), this.train);
+  }
+
+  /** Adds vectors with ids ntotal .. ntotal + n - 1. */
+  addSync(vectors: Float32Array, options?: WorkOptions): void {
+    this.#native.addSync(this.#vectors(vectors, 'vectors'), undefined, this.#threads(options));
+  }
+  add(vectors: Float32Array, options?: WorkOptions): Promise<void> {
+    const threads = this.#threads(options);
+    return withCallerStack(this.#native.add(this.#vectors(vectors, 'vectors'), undefined, threads), this.add);
+  }
+
+  /** Adds vectors with caller-chosen non-negative 64-bit ids (one per vector). */
+  addWithIdsSync(vectors: Float32Array, ids: BigInt64Array, options?: WorkOptions): void {
+    const checked = this.#vectors(vectors, 'vectors');
+    this.#native.addSync(checked, this.#ids(ids, checked), this.#threads(options));
+  }
+  addWithIds(vectors: Float32Array, ids: BigInt64Array, options?: WorkOptions): Promise<void> {
+    const checked = this.#vectors(vectors, 'vectors');
+    const threads = this.#threads(options);
+    return withCallerStack(this.#native.add(checked, this.#ids(ids, checked), threads), this.addWithIds);
+  }
+
+  /** k nearest neighbours of each query; results are n × k, row-major. */
+  searchSync(queries: Float32Array, k: number, options?: SearchOptions): SearchResult {
+    const [checked, kk, nprobe, threads] = this.#searchArgs(queries, k, options);
+    return this.#native.searchSync(checked, kk, nprobe, threads);
+  }
+  search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResult> {
+    const [checked, kk, nprobe, threads] = this.#searchArgs(queries, k, options);
+    return withCallerStack(this.#native.search(checked, kk, nprobe, threads), this.search);
+  }
+
+  /** Writes Faiss's binary format atomically: a crash mid-save never leaves a partial file. */
+  writeSync(path: string): void {
+    this.#native.writeSync(expectString(path, 'path'));
+  }
+  write(path: string): Promise<void> {
+    return withCallerStack(this.#native.write(expectString(path, 'path')), this.write);
+  }
+
+  /** Waits for operations already issued, then frees the native index. Idempotent. */
+  dispose(): void {
+    this.#native.dispose();
+  }
+
+  #vectors(vectors: unknown, name: string): Float32Array {
+    const checked = expectFloat32Array(vectors, name);
+    expectRows(checked, this.#native.dimension, name);
+    return checked;
+  }
+
+  #ids(ids: unknown, vectors: Float32Array): BigInt64Array {
+    const checked = expectBigInt64Array(ids, 'ids');
+    const n = vectors.length / this.#native.dimension;
+    if (checked.length !== n) {
+      throw new RangeError(`Expected ${n} ids (one per vector) for ids but received length ${checked.length}`);
+    }
+    return checked;
+  }
+
+  #threads(options: unknown): number {
+    const { threads } = expectOptions<WorkOptions>(options, 'options', WORK_KEYS);
+    return threads === undefined ? 0 : expectInteger(threads, 'threads', 1, MAX_THREADS);
+  }
+
+  #searchArgs(queries: unknown, k: unknown, options: unknown): [Float32Array, number, number, number] {
+    const checked = this.#vectors(queries, 'queries');
+    const kk = expectInteger(k, 'k', 1, MAX_K);
+    const bag = expectOptions<SearchOptions>(options, 'options', SEARCH_KEYS);
+    const nprobe = bag.nprobe === undefined ? 0 : expectInteger(bag.nprobe, 'nprobe', 1, this.#native.nlist);
+    const threads = bag.threads === undefined ? 0 : expectInteger(bag.threads, 'threads', 1, MAX_THREADS);
+    return [checked, kk, nprobe, threads];
+  }
+}
