@@ -11,10 +11,16 @@
         "native/args.cc",
         "native/async_op.cc",
         "native/errors.cc",
+        "native/flat_core.cc",
+        "native/flat_wrap.cc",
         "native/ivfpq_core.cc",
         "native/ivfpq_wrap.cc",
+        "native/metric.cc",
         "native/op_queue.cc",
-        "native/threads.cc"
+        "native/operation.cc",
+        "native/search_call.cc",
+        "native/threads.cc",
+        "native/vectors.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -2,8 +2,7 @@
 // and hands it the JS error class it should construct.
 import * as path from 'node:path';
 import { FaissError } from './errors';
-
-export type NativeMetric = 'l2' | 'ip' | 'cosine';
+import type { Metric } from './metric';
 
 export interface NativeSearchResult {
   distances: Float32Array;
@@ -16,7 +15,7 @@ export interface NativeIndexIVFPQ {
   readonly nlist: number;
   readonly m: number;
   readonly nbits: number;
-  readonly metric: NativeMetric;
+  readonly metric: Metric;
   readonly isTrained: boolean;
   readonly disposed: boolean;
   readonly memoryBytes: number;
@@ -33,13 +32,27 @@ export interface NativeIndexIVFPQ {
 }
 
 interface NativeIndexIVFPQClass {
-  new (dimension: number, nlist: number, m: number, nbits: number, metric: NativeMetric): NativeIndexIVFPQ;
+  new (dimension: number, nlist: number, m: number, nbits: number, metric: Metric): NativeIndexIVFPQ;
   readSync(path: string): NativeIndexIVFPQ;
   read(path: string): Promise<NativeIndexIVFPQ>;
 }
 
+export interface NativeIndexFlat {
+  readonly ntotal: number;
+  readonly dimension: number;
+  readonly metric: Metric;
+  readonly disposed: boolean;
+  readonly memoryBytes: number;
+  addSync(vectors: Float32Array, threads?: number): void;
+  add(vectors: Float32Array, threads?: number): Promise<void>;
+  searchSync(queries: Float32Array, k: number, threads?: number): NativeSearchResult;
+  search(queries: Float32Array, k: number, threads?: number): Promise<NativeSearchResult>;
+  dispose(): void;
+}
+
 export interface Binding {
   NativeIndexIVFPQ: NativeIndexIVFPQClass;
+  NativeIndexFlat: new (dimension: number, metric: Metric) => NativeIndexFlat;
   setErrorClass(errorClass: typeof FaissError): void;
   setNumThreads(threads: number): void;
   getNumThreads(): number;

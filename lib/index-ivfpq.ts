@@ -1,18 +1,19 @@
 import { binding, type NativeIndexIVFPQ } from './binding';
 import { withCallerStack } from './errors';
+import type { SearchResult, WorkOptions } from './results';
 import {
+  MAX_K,
   expectBigInt64Array,
-  expectFloat32Array,
   expectInteger,
   expectOneOf,
   expectOptions,
-  expectRows,
   expectString,
+  expectVectors,
   fail,
+  threadsOption,
 } from './validate';
 
-export type Metric = 'l2' | 'ip' | 'cosine';
-const METRICS: readonly Metric[] = ['l2', 'ip', 'cosine'];
+import { METRICS, type Metric } from './metric';
 
 export interface IndexIVFPQOptions {
   /** Vector length. */
@@ -34,22 +35,9 @@ export interface SearchOptions {
   threads?: number;
 }
 
-export interface WorkOptions {
-  /** OpenMP threads for this call; by default a shared budget (see setNumThreads). */
-  threads?: number;
-}
-
-export interface SearchResult {
-  /** n × k, row-major. Squared L2, inner product or cosine similarity, per the metric. */
-  distances: Float32Array;
-  /** n × k, row-major; -1n where fewer than k results were found. */
-  labels: BigInt64Array;
-}
 
 const MAX_DIMENSION = 65536;
 const MAX_NLIST = 2 ** 31;
-const MAX_K = 2 ** 20;
-const MAX_THREADS = 1024;
 const CONSTRUCTOR_KEYS = ['dimension', 'nlist', 'm', 'nbits', 'metric'] as const;
 const SEARCH_KEYS = ['nprobe', 'threads'] as const;
 const WORK_KEYS = ['threads'] as const;
@@ -198,9 +186,7 @@ export class IndexIVFPQ {
   }
 
   #vectors(vectors: unknown, name: string): Float32Array {
-    const checked = expectFloat32Array(vectors, name);
-    expectRows(checked, this.#native.dimension, name);
-    return checked;
+    return expectVectors(vectors, this.#native.dimension, name);
   }
 
   #ids(ids: unknown, vectors: Float32Array): BigInt64Array {
@@ -213,8 +199,7 @@ export class IndexIVFPQ {
   }
 
   #threads(options: unknown): number {
-    const { threads } = expectOptions<WorkOptions>(options, 'options', WORK_KEYS);
-    return threads === undefined ? 0 : expectInteger(threads, 'threads', 1, MAX_THREADS);
+    return threadsOption(expectOptions<WorkOptions>(options, 'options', WORK_KEYS).threads);
   }
 
   #searchArgs(queries: unknown, k: unknown, options: unknown): [Float32Array, number, number, number] {
@@ -222,7 +207,6 @@ export class IndexIVFPQ {
     const kk = expectInteger(k, 'k', 1, MAX_K);
     const bag = expectOptions<SearchOptions>(options, 'options', SEARCH_KEYS);
     const nprobe = bag.nprobe === undefined ? 0 : expectInteger(bag.nprobe, 'nprobe', 1, this.#native.nlist);
-    const threads = bag.threads === undefined ? 0 : expectInteger(bag.threads, 'threads', 1, MAX_THREADS);
-    return [checked, kk, nprobe, threads];
+    return [checked, kk, nprobe, threadsOption(bag.threads)];
   }
 }

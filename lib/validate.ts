@@ -100,3 +100,18 @@ export function expectOptions<T extends object>(
   }
   return value as Partial<T>;
 }
+
+/** A Float32Array of whole `dimension`-wide rows. */
+export function expectVectors(value: unknown, dimension: number, name: string): Float32Array {
+  const checked = expectFloat32Array(value, name);
+  expectRows(checked, dimension, name);
+  return checked;
+}
+
+export const MAX_THREADS = 1024;
+export const MAX_K = 2 ** 20;
+
+/** Per-call OpenMP threads from an options bag; 0 means "let the policy choose". */
+export function threadsOption(threads: unknown): number {
+  return threads === undefined ? 0 : expectInteger(threads, 'threads', 1, MAX_THREADS);
+}

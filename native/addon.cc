@@ -4,6 +4,7 @@
 #include "addon_data.h"
 #include "args.h"
 #include "errors.h"
+#include "flat_wrap.h"
 #include "ivfpq_wrap.h"
 #include "threads.h"
 
@@ -39,6 +40,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ivfpq = IvfpqWrap::DefineClass(env);
   data->ivfpq_class = Napi::Persistent(ivfpq);
   exports.Set("NativeIndexIVFPQ", ivfpq);
+  exports.Set("NativeIndexFlat", FlatWrap::DefineClass(env));
   exports.Set("setErrorClass", Napi::Function::New<SetErrorClass>(env, "setErrorClass"));
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));

@@ -113,4 +113,9 @@ int64_t RowCount(const Napi::Float32Array& array, int64_t dimension, const char*
   return static_cast<int64_t>(length / static_cast<size_t>(dimension));
 }
 
+int ThreadsArg(const Napi::CallbackInfo& info, size_t index) {
+  if (info.Length() <= index || info[index].IsUndefined()) return 0;
+  return static_cast<int>(IntegerArg(info[index], "threads", 0, 1024));
+}
+
 }  // namespace faiss_native

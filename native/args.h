@@ -18,6 +18,9 @@ std::string StringArg(const Napi::Value& value, const char* name);
 // Number of d-dimensional rows in a non-empty array whose length is a multiple of d.
 int64_t RowCount(const Napi::Float32Array& array, int64_t dimension, const char* name);
 
+// Optional OpenMP thread count at info[index]; 0 when absent ("choose for me").
+int ThreadsArg(const Napi::CallbackInfo& info, size_t index);
+
 std::string DescribeValue(const Napi::Value& value);
 
 }  // namespace faiss_native

@@ -2,22 +2,22 @@
 
 namespace faiss_native {
 
-AsyncOp::AsyncOp(Napi::Env env, const char* name, std::shared_ptr<IndexSlot> slot, Access access,
+AsyncOp::AsyncOp(Napi::Env env, const char* name, std::shared_ptr<OpQueue> queue, Access access,
                  Body body, Settle settle)
     : Napi::AsyncWorker(env, name),
       deferred_(Napi::Promise::Deferred::New(env)),
-      slot_(std::move(slot)),
+      queue_(std::move(queue)),
       body_(std::move(body)),
       settle_(std::move(settle)) {
   // The ticket is taken here, on the JS thread, so operations keep call order
   // whatever order the pool threads pick them up in.
-  if (slot_) ticket_ = slot_->queue.Enqueue(access);
+  if (queue_) ticket_ = queue_->Enqueue(access);
 }
 
-Napi::Promise AsyncOp::Start(Napi::Env env, const char* name, std::shared_ptr<IndexSlot> slot,
+Napi::Promise AsyncOp::Start(Napi::Env env, const char* name, std::shared_ptr<OpQueue> queue,
                              Access access, const std::vector<Napi::Value>& pins, Body body,
                              Settle settle) {
-  auto* op = new AsyncOp(env, name, std::move(slot), access, std::move(body), std::move(settle));
+  auto* op = new AsyncOp(env, name, std::move(queue), access, std::move(body), std::move(settle));
   for (const Napi::Value& pin : pins) op->pins_.push_back(Napi::Persistent(pin));
   Napi::Promise promise = op->deferred_.Promise();
   op->Queue();  // the worker deletes itself after OnOK/OnError
@@ -26,14 +26,14 @@ Napi::Promise AsyncOp::Start(Napi::Env env, const char* name, std::shared_ptr<In
 
 AsyncOp::~AsyncOp() {
   // Work that never ran (environment teardown) must not block later tickets.
-  if (slot_ && !ticket_finished_) slot_->queue.Finish(ticket_);
+  if (queue_ && !ticket_finished_) queue_->Finish(ticket_);
 }
 
 void AsyncOp::Execute() {
   try {
-    if (slot_) {
+    if (queue_) {
       ticket_finished_ = true;  // Turn finishes the ticket on every path out
-      Turn turn(slot_->queue, ticket_);
+      Turn turn(*queue_, ticket_);
       body_();
     } else {
       body_();

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "errors.h"
-#include "index_slot.h"
+#include "op_queue.h"
 
 namespace faiss_native {
 
@@ -19,10 +19,10 @@ class AsyncOp : public Napi::AsyncWorker {
   using Body = std::function<void()>;
   using Settle = std::function<Napi::Value(Napi::Env)>;
 
-  // slot may be null for work that belongs to no index yet (reading a file).
+  // queue may be null for work that belongs to no index yet (reading a file).
   // pins stay referenced until the promise settles, so neither the inputs nor
   // the result buffers nor the index object can be collected under the body.
-  static Napi::Promise Start(Napi::Env env, const char* name, std::shared_ptr<IndexSlot> slot,
+  static Napi::Promise Start(Napi::Env env, const char* name, std::shared_ptr<OpQueue> queue,
                              Access access, const std::vector<Napi::Value>& pins, Body body,
                              Settle settle);
 
@@ -34,11 +34,11 @@ class AsyncOp : public Napi::AsyncWorker {
   void OnError(const Napi::Error& error) override;
 
  private:
-  AsyncOp(Napi::Env env, const char* name, std::shared_ptr<IndexSlot> slot, Access access,
+  AsyncOp(Napi::Env env, const char* name, std::shared_ptr<OpQueue> queue, Access access,
           Body body, Settle settle);
 
   Napi::Promise::Deferred deferred_;
-  std::shared_ptr<IndexSlot> slot_;
+  std::shared_ptr<OpQueue> queue_;
   uint64_t ticket_ = 0;
   bool ticket_finished_ = false;
   Body body_;

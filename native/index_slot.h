@@ -6,27 +6,19 @@
 #include <memory>
 
 #include "errors.h"
-#include "ivfpq_core.h"
 #include "op_queue.h"
 
 namespace faiss_native {
 
+template <typename Core>
 struct IndexSlot {
-  OpQueue queue;
-  std::unique_ptr<IvfpqCore> core;  // null once disposed
+  std::shared_ptr<OpQueue> queue = std::make_shared<OpQueue>();
+  std::unique_ptr<Core> core;  // null once disposed
 
-  IvfpqCore& Core() const {
+  Core& Live() const {
     if (!core) ThrowFaiss("index has been disposed", codes::kDisposed);
     return *core;
   }
 };
-
-// Runs body on the calling thread once every earlier operation that must
-// precede it has finished.
-template <typename Body>
-auto RunInTurn(IndexSlot& slot, Access access, Body&& body) -> decltype(body()) {
-  Turn turn(slot.queue, slot.queue.Enqueue(access));
-  return body();
-}
 
 }  // namespace faiss_native

@@ -4,20 +4,19 @@
 #include <faiss/IndexPreTransform.h>
 #include <faiss/VectorTransform.h>
 #include <faiss/index_io.h>
-#include <faiss/utils/distances.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <typeinfo>
 #include <vector>
 
 #include "errors.h"
+#include "vectors.h"
 
 namespace faiss_native {
 
@@ -58,23 +57,10 @@ class FileCloser {
 
 }  // namespace
 
-const char* MetricName(Metric metric) {
-  switch (metric) {
-    case Metric::L2:
-      return "l2";
-    case Metric::InnerProduct:
-      return "ip";
-    case Metric::Cosine:
-      return "cosine";
-  }
-  return "l2";
-}
-
 IvfpqCore::IvfpqCore(const IvfpqConfig& config) : metric_(config.metric) {
   // The quantizer compares raw (or, for cosine, normalised) vectors with the
   // same metric as the codes.
-  faiss::MetricType faiss_metric =
-      config.metric == Metric::L2 ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT;
+  faiss::MetricType faiss_metric = FaissMetric(config.metric);
   faiss::Index* quantizer = faiss_metric == faiss::METRIC_L2
                                 ? static_cast<faiss::Index*>(new faiss::IndexFlatL2(config.dimension))
                                 : new faiss::IndexFlatIP(config.dimension);
@@ -151,16 +137,6 @@ void IvfpqCore::RefreshCounters() {
   memory_bytes_.store(ComputeMemoryBytes());
 }
 
-void IvfpqCore::CheckVectors(idx_t n, const float* x, const char* name) const {
-  size_t count = static_cast<size_t>(n) * static_cast<size_t>(ivf_->d);
-  for (size_t i = 0; i < count; i++) {
-    if (!std::isfinite(x[i])) {
-      ThrowRange(std::string("Expected finite values for ") + name + " but element " +
-                 std::to_string(i) + " is " + (std::isnan(x[i]) ? "NaN" : "infinite"));
-    }
-  }
-}
-
 void IvfpqCore::Train(idx_t n, const float* x) {
   if (is_trained()) {
     ThrowFaiss("index is already trained", codes::kAlreadyTrained);
@@ -171,7 +147,7 @@ void IvfpqCore::Train(idx_t n, const float* x) {
                " training vectors for vectors (max of nlist and 2^nbits) but received " +
                std::to_string(n));
   }
-  CheckVectors(n, x, "vectors");
+  CheckFinite(n, ivf_->d, x, "vectors");
   root_->train(n, x);
   RefreshCounters();
 }
@@ -180,7 +156,7 @@ void IvfpqCore::Add(idx_t n, const float* x, const idx_t* ids) {
   if (!is_trained()) {
     ThrowFaiss("index is not trained: call train() before adding vectors", codes::kNotTrained);
   }
-  CheckVectors(n, x, "vectors");
+  CheckFinite(n, ivf_->d, x, "vectors");
   if (ids != nullptr) {
     for (idx_t i = 0; i < n; i++) {
       if (ids[i] < 0) {
@@ -200,11 +176,10 @@ void IvfpqCore::Search(idx_t n, const float* x, idx_t k, size_t nprobe, float* d
   if (!is_trained()) {
     ThrowFaiss("index is not trained: call train() before searching", codes::kNotTrained);
   }
-  CheckVectors(n, x, "queries");
+  CheckFinite(n, ivf_->d, x, "queries");
   std::vector<float> normalized;
   if (metric_ == Metric::Cosine) {
-    normalized.assign(x, x + static_cast<size_t>(n) * ivf_->d);
-    faiss::fvec_renorm_L2(ivf_->d, n, normalized.data());
+    normalized = NormalizedCopy(n, ivf_->d, x);
     x = normalized.data();
   }
   faiss::SearchParametersIVF params;

@@ -10,13 +10,11 @@
 #include <memory>
 #include <string>
 
+#include "metric.h"
+
 namespace faiss_native {
 
 using idx_t = faiss::Index::idx_t;
-
-enum class Metric { L2, InnerProduct, Cosine };
-
-const char* MetricName(Metric metric);
 
 struct IvfpqConfig {
   int64_t dimension = 0;
@@ -60,7 +58,6 @@ class IvfpqCore {
   // Called at the end of every mutation, while the caller still holds its turn.
   void RefreshCounters();
   int64_t ComputeMemoryBytes() const;
-  void CheckVectors(idx_t n, const float* x, const char* name) const;
 
   // What is persisted: the IVF-PQ itself, or for cosine an IndexPreTransform
   // that L2-normalises in front of an inner-product IVF-PQ.

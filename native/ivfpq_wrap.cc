@@ -4,30 +4,12 @@
 
 #include "addon_data.h"
 #include "args.h"
-#include "async_op.h"
+#include "search_call.h"
 #include "threads.h"
 
 namespace faiss_native {
 
 namespace {
-
-// Bounds that keep result allocations sane; both far above practical use.
-constexpr int64_t kMaxK = int64_t(1) << 20;
-constexpr int64_t kMaxResultEntries = int64_t(1) << 28;
-constexpr int64_t kMaxThreads = 1024;
-
-Metric MetricArg(const Napi::Value& value) {
-  std::string name = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
-  if (name == "l2") return Metric::L2;
-  if (name == "ip") return Metric::InnerProduct;
-  if (name == "cosine") return Metric::Cosine;
-  ThrowType("Expected 'l2', 'ip' or 'cosine' for metric but received " + DescribeValue(value));
-}
-
-int ThreadsArg(const Napi::CallbackInfo& info, size_t index) {
-  if (info.Length() <= index || info[index].IsUndefined()) return 0;
-  return static_cast<int>(IntegerArg(info[index], "threads", 0, kMaxThreads));
-}
 
 Napi::Value Undefined(Napi::Env env) { return env.Undefined(); }
 
@@ -64,7 +46,7 @@ Napi::Function IvfpqWrap::DefineClass(Napi::Env env) {
 // new NativeIndexIVFPQ(dimension, nlist, m, nbits, metric), or, internally,
 // new NativeIndexIVFPQ(External<IvfpqCore>) to adopt an index read from disk.
 IvfpqWrap::IvfpqWrap(const Napi::CallbackInfo& info)
-    : ObjectWrap<IvfpqWrap>(info), slot_(std::make_shared<IndexSlot>()) {
+    : ObjectWrap<IvfpqWrap>(info), slot_(std::make_shared<IndexSlot<IvfpqCore>>()) {
   Napi::Env env = info.Env();
   Guarded(env, [&] {
     if (info.Length() == 1 && info[0].IsExternal()) {
@@ -110,27 +92,12 @@ Napi::Value IvfpqWrap::SyncExternalMemory(Napi::Env env) {
   return env.Undefined();
 }
 
-Napi::Value IvfpqWrap::Run(const Napi::CallbackInfo& info, PreparedOp op, bool async,
-                           std::shared_ptr<IndexSlot> slot) {
-  Napi::Env env = info.Env();
-  if (async) {
-    return AsyncOp::Start(env, op.name, std::move(slot), op.access, op.pins, std::move(op.body),
-                          std::move(op.settle));
-  }
-  if (slot) {
-    RunInTurn(*slot, op.access, op.body);
-  } else {
-    op.body();
-  }
-  return op.settle(env);
-}
-
 Napi::Value IvfpqWrap::Dispatch(const Napi::CallbackInfo& info,
                                 PreparedOp (IvfpqWrap::*prepare)(const Napi::CallbackInfo&),
                                 bool async) {
   Napi::Env env = info.Env();
   LiveCore(env);
-  return Guarded(env, [&] { return Run(info, (this->*prepare)(info), async, slot_); });
+  return Guarded(env, [&] { return RunOperation(env, (this->*prepare)(info), async, slot_->queue); });
 }
 
 PreparedOp IvfpqWrap::PrepareTrain(const Napi::CallbackInfo& info) {
@@ -142,7 +109,7 @@ PreparedOp IvfpqWrap::PrepareTrain(const Napi::CallbackInfo& info) {
   return {"faiss-native:train", Access::Exclusive, {info.This(), vectors},
           [slot, n, data, threads] {
             ThreadScope scope(threads, n);
-            slot->Core().Train(n, data);
+            slot->Live().Train(n, data);
           },
           [this](Napi::Env env) { return SyncExternalMemory(env); }};
 }
@@ -167,49 +134,34 @@ PreparedOp IvfpqWrap::PrepareAdd(const Napi::CallbackInfo& info) {
   return {"faiss-native:add", Access::Exclusive, std::move(pins),
           [slot, n, data, ids, threads] {
             ThreadScope scope(threads, n);
-            slot->Core().Add(n, data, ids);
+            slot->Live().Add(n, data, ids);
           },
           [this](Napi::Env env) { return SyncExternalMemory(env); }};
 }
 
 PreparedOp IvfpqWrap::PrepareSearch(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Float32Array queries = Float32ArrayArg(info[0], "queries");
-  int64_t n = RowCount(queries, dimension_, "queries");
-  int64_t k = IntegerArg(info[1], "k", 1, kMaxK);
-  if (n * k > kMaxResultEntries) {
-    ThrowRange("Expected at most " + std::to_string(kMaxResultEntries) +
-               " result entries (queries x k) but received " + std::to_string(n * k));
-  }
-  int64_t nprobe = 0;
+  SearchCall call = PrepareSearchCall(info, dimension_);
+  int64_t nprobe = 0;  // 0: the index's default
   if (info.Length() > 2 && !info[2].IsUndefined()) {
-    nprobe = IntegerArg(info[2], "nprobe", 0, nlist_);  // 0: the index's default
+    nprobe = IntegerArg(info[2], "nprobe", 0, nlist_);
   }
   int threads = ThreadsArg(info, 3);
-  // Results are JS-owned memory that Faiss fills in place.
-  auto distances = Napi::Float32Array::New(env, static_cast<size_t>(n * k));
-  auto labels = Napi::BigInt64Array::New(env, static_cast<size_t>(n * k));
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("distances", distances);
-  result.Set("labels", labels);
-  auto result_ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(result));
-  const float* data = queries.Data();
-  float* distance_out = distances.Data();
-  idx_t* label_out = reinterpret_cast<idx_t*>(labels.Data());
+  call.pins.push_back(info.This());
   auto slot = slot_;
-  return {"faiss-native:search", Access::Shared, {info.This(), queries, result},
-          [slot, n, k, nprobe, threads, data, distance_out, label_out] {
-            ThreadScope scope(threads, n);
-            slot->Core().Search(n, data, k, static_cast<size_t>(nprobe), distance_out, label_out);
+  return {"faiss-native:search", Access::Shared, call.pins,
+          [slot, call, nprobe, threads] {
+            ThreadScope scope(threads, call.n);
+            slot->Live().Search(call.n, call.queries, call.k, static_cast<size_t>(nprobe),
+                                call.distances, call.labels);
           },
-          [result_ref](Napi::Env) -> Napi::Value { return result_ref->Value(); }};
+          call.Settle()};
 }
 
 PreparedOp IvfpqWrap::PrepareWrite(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info[0], "path");
   auto slot = slot_;
   return {"faiss-native:write", Access::Exclusive, {info.This()},
-          [slot, path] { slot->Core().WriteFile(path); }, Undefined};
+          [slot, path] { slot->Live().WriteFile(path); }, Undefined};
 }
 
 PreparedOp IvfpqWrap::PrepareRead(const Napi::CallbackInfo& info) {
@@ -225,18 +177,18 @@ PreparedOp IvfpqWrap::PrepareRead(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value IvfpqWrap::ReadSync(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&] { return Run(info, PrepareRead(info), false, nullptr); });
+  return Guarded(info.Env(), [&] { return RunOperation(info.Env(), PrepareRead(info), false, nullptr); });
 }
 
 Napi::Value IvfpqWrap::Read(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&] { return Run(info, PrepareRead(info), true, nullptr); });
+  return Guarded(info.Env(), [&] { return RunOperation(info.Env(), PrepareRead(info), true, nullptr); });
 }
 
 Napi::Value IvfpqWrap::Dispose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) return env.Undefined();
   // Waits for every operation issued before it, then frees.
-  RunInTurn(*slot_, Access::Exclusive, [&] { slot_->core.reset(); });
+  RunInTurn(*slot_->queue, Access::Exclusive, [&] { slot_->core.reset(); });
   disposed_ = true;
   return SyncExternalMemory(env);
 }

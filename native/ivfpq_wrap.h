@@ -1,6 +1,5 @@
 // JS class NativeIndexIVFPQ: a thin N-API skin over IvfpqCore. Every method has
-// a blocking form (fooSync) and a Promise form (foo) built from one
-// PreparedOp, so the two cannot drift apart.
+// a blocking form (fooSync) and a Promise form (foo) built from one PreparedOp.
 #pragma once
 
 #include <napi.h>
@@ -10,16 +9,10 @@
 #include <vector>
 
 #include "index_slot.h"
+#include "ivfpq_core.h"
+#include "operation.h"
 
 namespace faiss_native {
-
-struct PreparedOp {
-  const char* name;
-  Access access;
-  std::vector<Napi::Value> pins;
-  std::function<void()> body;                      // runs in the index's turn
-  std::function<Napi::Value(Napi::Env)> settle;    // runs on the JS thread
-};
 
 class IvfpqWrap : public Napi::ObjectWrap<IvfpqWrap> {
  public:
@@ -47,8 +40,6 @@ class IvfpqWrap : public Napi::ObjectWrap<IvfpqWrap> {
   PreparedOp PrepareSearch(const Napi::CallbackInfo& info);
   PreparedOp PrepareWrite(const Napi::CallbackInfo& info);
 
-  static Napi::Value Run(const Napi::CallbackInfo& info, PreparedOp op, bool async,
-                         std::shared_ptr<IndexSlot> slot);
   Napi::Value Dispatch(const Napi::CallbackInfo& info,
                        PreparedOp (IvfpqWrap::*prepare)(const Napi::CallbackInfo&), bool async);
 
@@ -69,7 +60,7 @@ class IvfpqWrap : public Napi::ObjectWrap<IvfpqWrap> {
   // Tells V8 how much native memory this object now holds.
   Napi::Value SyncExternalMemory(Napi::Env env);
 
-  std::shared_ptr<IndexSlot> slot_;
+  std::shared_ptr<IndexSlot<IvfpqCore>> slot_;
   int64_t reported_bytes_ = 0;
   // Fixed at construction: readable on the JS thread without a turn.
   int64_t dimension_ = 0;

@@ -1,0 +1,20 @@
+#include "operation.h"
+
+#include "async_op.h"
+
+namespace faiss_native {
+
+Napi::Value RunOperation(Napi::Env env, PreparedOp op, bool async, std::shared_ptr<OpQueue> queue) {
+  if (async) {
+    return AsyncOp::Start(env, op.name, std::move(queue), op.access, op.pins, std::move(op.body),
+                          std::move(op.settle));
+  }
+  if (queue) {
+    RunInTurn(*queue, op.access, op.body);
+  } else {
+    op.body();
+  }
+  return op.settle(env);
+}
+
+}  // namespace faiss_native

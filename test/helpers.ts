@@ -1,0 +1,26 @@
+// Shared test fixtures: small deterministic data and temp directories.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll } from 'vitest';
+
+/** Deterministic pseudo-random floats (mulberry32), so failures reproduce. */
+export function randomVectors(count: number, dimension: number, seed = 1): Float32Array {
+  let state = seed >>> 0;
+  const out = new Float32Array(count * dimension);
+  for (let i = 0; i < out.length; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  return out;
+}
+
+/** A temp directory removed after the test file finishes. */
+export function tempDir(prefix = 'faiss-native-'): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
