@@ -59,6 +59,12 @@ export interface Binding {
   hardwareThreads(): number;
 }
 
+// OpenMP threads that spin while waiting cost little on an idle machine but,
+// on a loaded server (other processes, the libuv pool), a spinning team can
+// make training several times slower. libgomp reads this once, when the addon
+// loads it; an explicit setting from the user wins.
+process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = require('node-gyp-build') as (root: string) => unknown;
 

@@ -25,9 +25,17 @@ export function fail(kind: 'type' | 'range', what: string, name: string, value: 
 }
 
 function isDetached(view: ArrayBufferView): boolean {
-  // A detached buffer reports byteLength 0; so does a genuinely empty one, which
-  // the caller rejects separately with a clearer message.
-  return view.buffer.byteLength === 0 && (view.buffer as { detached?: boolean }).detached !== false;
+  const { buffer } = view;
+  if (buffer.byteLength !== 0) return false;
+  const flag = (buffer as { detached?: boolean }).detached;
+  if (flag !== undefined) return flag;
+  // Before ArrayBuffer.prototype.detached (Node < 22): a view cannot be built on a detached buffer.
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 export function expectFloat32Array(value: unknown, name: string): Float32Array {

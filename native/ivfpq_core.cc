@@ -144,7 +144,7 @@ void IvfpqCore::Train(idx_t n, const float* x) {
   idx_t minimum = std::max<idx_t>(ivf_->nlist, idx_t(1) << ivf_->pq.nbits);
   if (n < minimum) {
     ThrowRange("Expected at least " + std::to_string(minimum) +
-               " training vectors for vectors (max of nlist and 2^nbits) but received " +
+               " vectors (the larger of nlist and 2^nbits) for vectors but received " +
                std::to_string(n));
   }
   CheckFinite(n, ivf_->d, x, "vectors");

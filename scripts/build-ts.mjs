@@ -17,6 +17,12 @@ const api = require(`${root}dist/index.js`);
 const names = Object.keys(api).filter((name) => name !== '__esModule').sort();
 writeFileSync(
   `${root}dist/index.mjs`,
-  `import api from './index.js';\nexport const { ${names.join(', ')} } = api;\nexport default api;\n`,
+  [
+    "import { createRequire } from 'node:module';",
+    "const api = createRequire(import.meta.url)('./index.js');",
+    `export const { ${names.join(', ')} } = api;`,
+    'export default api;',
+    '',
+  ].join('\n'),
 );
 writeFileSync(`${root}dist/index.d.mts`, `export * from './index.js';\n`);

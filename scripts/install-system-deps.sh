@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages faiss-native builds and tests against,
+# only those missing. Safe to run any number of times.
+#   libfaiss-dev            Faiss 1.7.3, static and position-independent
+#   libopenblas-openmp-dev  BLAS/LAPACK built with OpenMP, as Faiss expects
+#   cmake, g++, make        both native builds (cmake-js and node-gyp)
+#   python3-faiss           format-interop tests against Python faiss
+set -euo pipefail
+
+packages=(g++ make cmake python3 libfaiss-dev libopenblas-openmp-dev python3-faiss python3-numpy)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo)
+else
+  echo "missing packages: ${missing[*]}; run this script as root or install them" >&2
+  exit 1
+fi
+
+echo "installing: ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
