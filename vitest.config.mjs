@@ -6,7 +6,8 @@ export default defineConfig({
     // Each test file in its own process: native crashes stay contained and
     // worker_threads tests see a fresh addon.
     pool: 'forks',
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    // --expose-gc: memory tests check that dropped indexes are collected.
+    poolOptions: { forks: { maxForks: 2, minForks: 1, execArgv: ['--expose-gc'] } },
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default', 'json'],

@@ -48,7 +48,7 @@ export class IndexFlat {
   addSync(vectors: Float32Array, options?: WorkOptions): void {
     this.#native.addSync(this.#vectors(vectors, 'vectors'), this.#threads(options));
   }
-  add(vectors: Float32Array, options?: WorkOptions): Promise<void> {
+  async add(vectors: Float32Array, options?: WorkOptions): Promise<void> {
     const threads = this.#threads(options);
     return withCallerStack(this.#native.add(this.#vectors(vectors, 'vectors'), threads), this.add);
   }
@@ -57,7 +57,7 @@ export class IndexFlat {
     const checked = this.#vectors(queries, 'queries');
     return this.#native.searchSync(checked, expectInteger(k, 'k', 1, MAX_K), this.#threads(options));
   }
-  search(queries: Float32Array, k: number, options?: WorkOptions): Promise<SearchResult> {
+  async search(queries: Float32Array, k: number, options?: WorkOptions): Promise<SearchResult> {
     const checked = this.#vectors(queries, 'queries');
     const kk = expectInteger(k, 'k', 1, MAX_K);
     return withCallerStack(this.#native.search(checked, kk, this.#threads(options)), this.search);

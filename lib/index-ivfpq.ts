@@ -137,7 +137,7 @@ export class IndexIVFPQ {
   trainSync(vectors: Float32Array, options?: WorkOptions): void {
     this.#native.trainSync(this.#vectors(vectors, 'vectors'), this.#threads(options));
   }
-  train(vectors: Float32Array, options?: WorkOptions): Promise<void> {
+  async train(vectors: Float32Array, options?: WorkOptions): Promise<void> {
     const threads = this.#threads(options);
     return withCallerStack(this.#native.train(this.#vectors(vectors, 'vectors'), threads), this.train);
   }
@@ -146,7 +146,7 @@ export class IndexIVFPQ {
   addSync(vectors: Float32Array, options?: WorkOptions): void {
     this.#native.addSync(this.#vectors(vectors, 'vectors'), undefined, this.#threads(options));
   }
-  add(vectors: Float32Array, options?: WorkOptions): Promise<void> {
+  async add(vectors: Float32Array, options?: WorkOptions): Promise<void> {
     const threads = this.#threads(options);
     return withCallerStack(this.#native.add(this.#vectors(vectors, 'vectors'), undefined, threads), this.add);
   }
@@ -156,7 +156,7 @@ export class IndexIVFPQ {
     const checked = this.#vectors(vectors, 'vectors');
     this.#native.addSync(checked, this.#ids(ids, checked), this.#threads(options));
   }
-  addWithIds(vectors: Float32Array, ids: BigInt64Array, options?: WorkOptions): Promise<void> {
+  async addWithIds(vectors: Float32Array, ids: BigInt64Array, options?: WorkOptions): Promise<void> {
     const checked = this.#vectors(vectors, 'vectors');
     const threads = this.#threads(options);
     return withCallerStack(this.#native.add(checked, this.#ids(ids, checked), threads), this.addWithIds);
@@ -167,7 +167,7 @@ export class IndexIVFPQ {
     const [checked, kk, nprobe, threads] = this.#searchArgs(queries, k, options);
     return this.#native.searchSync(checked, kk, nprobe, threads);
   }
-  search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResult> {
+  async search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResult> {
     const [checked, kk, nprobe, threads] = this.#searchArgs(queries, k, options);
     return withCallerStack(this.#native.search(checked, kk, nprobe, threads), this.search);
   }
@@ -176,7 +176,7 @@ export class IndexIVFPQ {
   writeSync(path: string): void {
     this.#native.writeSync(expectString(path, 'path'));
   }
-  write(path: string): Promise<void> {
+  async write(path: string): Promise<void> {
     return withCallerStack(this.#native.write(expectString(path, 'path')), this.write);
   }
 
