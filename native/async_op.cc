@@ -46,19 +46,27 @@ void AsyncOp::Execute() {
 
 void AsyncOp::OnOK() {
   Napi::Env env = Env();
-  if (failed_) {
-    deferred_.Reject(ToJsError(env, error_).Value());
-    return;
-  }
   try {
-    deferred_.Resolve(settle_(env));
-  } catch (const Napi::Error& error) {
-    deferred_.Reject(error.Value());
+    if (failed_) {
+      deferred_.Reject(ToJsError(env, error_).Value());
+    } else {
+      deferred_.Resolve(settle_(env));
+    }
   } catch (...) {
-    deferred_.Reject(ToJsError(env, CaptureCurrentException()).Value());
+    // Building the value failed (e.g. out of memory): reject with that; if even
+    // that fails the environment is shutting down and nobody is waiting.
+    try {
+      deferred_.Reject(ToJsError(env, CaptureCurrentException()).Value());
+    } catch (...) {
+    }
   }
 }
 
-void AsyncOp::OnError(const Napi::Error& error) { deferred_.Reject(error.Value()); }
+void AsyncOp::OnError(const Napi::Error& error) {
+  try {
+    deferred_.Reject(error.Value());
+  } catch (...) {
+  }
+}
 
 }  // namespace faiss_native

@@ -35,8 +35,11 @@ FlatWrap::FlatWrap(const Napi::CallbackInfo& info)
 }
 
 FlatWrap::~FlatWrap() {
+  // Raw call: a destructor must not throw, and during environment teardown
+  // the adjustment may legitimately fail.
   if (reported_bytes_ != 0) {
-    Napi::MemoryManagement::AdjustExternalMemory(Env(), -reported_bytes_);
+    int64_t ignored;
+    napi_adjust_external_memory(Env(), -reported_bytes_, &ignored);
   }
 }
 

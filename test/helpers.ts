@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 
 /** Deterministic pseudo-random floats (mulberry32), so failures reproduce. */
 export function randomVectors(count: number, dimension: number, seed = 1): Float32Array {
@@ -23,4 +23,23 @@ export function tempDir(prefix = 'faiss-native-'): string {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * Same neighbours, same distances up to float rounding. A batch split
+ * differently across OpenMP threads makes BLAS round coarse distances
+ * differently in the last bits; that is the only difference allowed.
+ */
+export function expectSameResults(
+  actual: { labels: BigInt64Array; distances: Float32Array },
+  expected: { labels: BigInt64Array; distances: Float32Array },
+): void {
+  expect(actual.labels).toEqual(expected.labels);
+  expect(actual.distances.length).toBe(expected.distances.length);
+  for (let i = 0; i < expected.distances.length; i++) {
+    const tolerance = 1e-5 * Math.max(1, Math.abs(expected.distances[i]));
+    if (Math.abs(actual.distances[i] - expected.distances[i]) > tolerance) {
+      expect(actual.distances[i]).toBe(expected.distances[i]);
+    }
+  }
 }
