@@ -6,3 +6,4 @@ export type { IndexIVFPQOptions, SearchOptions } from './index-ivfpq';
 export type { Metric } from './metric';
 export type { SearchResult, WorkOptions } from './results';
 export { getNumThreads, setNumThreads } from './threads';
+export { recommendParams, type RecommendParamsOptions, type RecommendedParams } from './recommend';
