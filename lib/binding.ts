@@ -19,6 +19,8 @@ export interface NativeIndexIVFPQ {
   readonly isTrained: boolean;
   readonly disposed: boolean;
   readonly memoryBytes: number;
+  readonly directMap: boolean;
+  readonly readOnly: boolean;
   nprobe: number;
   trainSync(vectors: Float32Array, threads?: number): void;
   train(vectors: Float32Array, threads?: number): Promise<void>;
@@ -28,13 +30,31 @@ export interface NativeIndexIVFPQ {
   search(queries: Float32Array, k: number, nprobe: number, threads?: number): Promise<NativeSearchResult>;
   writeSync(path: string): void;
   write(path: string): Promise<void>;
+  toBuffer(): Buffer;
+  removeIdsSync(ids: BigInt64Array): number;
+  removeIds(ids: BigInt64Array): Promise<number>;
+  reconstructSync(id: bigint | number): Float32Array;
+  reconstruct(id: bigint | number): Promise<Float32Array>;
+  rangeSearchSync(queries: Float32Array, radius: number, nprobe: number, threads: number): NativeRangeResult;
+  rangeSearch(queries: Float32Array, radius: number, nprobe: number, threads: number): Promise<NativeRangeResult>;
+  mergeFromSync(other: NativeIndexIVFPQ): void;
+  mergeFrom(other: NativeIndexIVFPQ): Promise<void>;
   dispose(): void;
 }
 
+export interface NativeRangeResult {
+  lims: Uint32Array;
+  distances: Float32Array;
+  labels: BigInt64Array;
+}
+
 interface NativeIndexIVFPQClass {
-  new (dimension: number, nlist: number, m: number, nbits: number, metric: Metric): NativeIndexIVFPQ;
-  readSync(path: string): NativeIndexIVFPQ;
-  read(path: string): Promise<NativeIndexIVFPQ>;
+  new (dimension: number, nlist: number, m: number, nbits: number, metric: Metric, directMap: boolean): NativeIndexIVFPQ;
+  readSync(path: string, mmap: boolean): NativeIndexIVFPQ;
+  read(path: string, mmap: boolean): Promise<NativeIndexIVFPQ>;
+  fromBuffer(buffer: Uint8Array | ArrayBuffer): NativeIndexIVFPQ;
+  mergeOnDiskSync(shardPaths: string[], dataPath: string, indexPath: string): NativeIndexIVFPQ;
+  mergeOnDisk(shardPaths: string[], dataPath: string, indexPath: string): Promise<NativeIndexIVFPQ>;
 }
 
 export interface NativeIndexFlat {

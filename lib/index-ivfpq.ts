@@ -4,6 +4,7 @@ import type { SearchResult, WorkOptions } from './results';
 import {
   MAX_K,
   expectBigInt64Array,
+  expectBoolean,
   expectInteger,
   expectOneOf,
   expectOptions,
@@ -26,6 +27,26 @@ export interface IndexIVFPQOptions {
   nbits?: number;
   /** Default 'l2' (squared L2 distances). 'ip': inner product. 'cosine': cosine similarity. */
   metric?: Metric;
+  /** Keep an id → position map so reconstruct() works (costs ~16 bytes per vector). Default false. */
+  directMap?: boolean;
+}
+
+export interface ReadOptions {
+  /** Map the inverted lists from the file instead of loading them: read-only, little RAM. */
+  mmap?: boolean;
+}
+
+export interface RangeSearchOptions {
+  nprobe?: number;
+  threads?: number;
+}
+
+export interface RangeSearchResult {
+  /** n + 1 offsets: query i's results are at lims[i] .. lims[i+1]-1. */
+  lims: Uint32Array;
+  /** Unsorted within a query. */
+  distances: Float32Array;
+  labels: BigInt64Array;
 }
 
 export interface SearchOptions {
@@ -38,9 +59,23 @@ export interface SearchOptions {
 
 const MAX_DIMENSION = 65536;
 const MAX_NLIST = 2 ** 31;
-const CONSTRUCTOR_KEYS = ['dimension', 'nlist', 'm', 'nbits', 'metric'] as const;
+const CONSTRUCTOR_KEYS = ['dimension', 'nlist', 'm', 'nbits', 'metric', 'directMap'] as const;
+const READ_KEYS = ['mmap'] as const;
 const SEARCH_KEYS = ['nprobe', 'threads'] as const;
 const WORK_KEYS = ['threads'] as const;
+
+function readMmapOption(options: unknown): boolean {
+  const { mmap } = expectOptions<ReadOptions>(options, 'options', READ_KEYS);
+  return mmap === undefined ? false : expectBoolean(mmap, 'mmap');
+}
+
+function expectId(id: unknown): bigint | number {
+  if (typeof id === 'bigint') {
+    if (id < 0n || id >= 2n ** 63n) fail('range', 'a non-negative 64-bit id', 'id', id);
+    return id;
+  }
+  return expectInteger(id, 'id', 0, Number.MAX_SAFE_INTEGER);
+}
 
 // Set only while IndexIVFPQ wraps a native index that was read from disk.
 let adopting: NativeIndexIVFPQ | undefined;
@@ -68,7 +103,8 @@ export class IndexIVFPQ {
     }
     const nbits = bag.nbits === undefined ? 8 : expectInteger(bag.nbits, 'nbits', 1, 8);
     const metric = bag.metric === undefined ? 'l2' : expectOneOf(bag.metric, 'metric', METRICS);
-    this.#native = new binding.NativeIndexIVFPQ(dimension, nlist, m, nbits, metric);
+    const directMap = bag.directMap === undefined ? false : expectBoolean(bag.directMap, 'directMap');
+    this.#native = new binding.NativeIndexIVFPQ(dimension, nlist, m, nbits, metric, directMap);
   }
 
   static #adopt(native: NativeIndexIVFPQ): IndexIVFPQ {
@@ -81,15 +117,27 @@ export class IndexIVFPQ {
   }
 
   /** Reads an index in Faiss's binary format (as written by writeSync or by Python faiss). */
-  static readSync(path: string): IndexIVFPQ {
-    return IndexIVFPQ.#adopt(binding.NativeIndexIVFPQ.readSync(expectString(path, 'path')));
+  static readSync(path: string, options?: ReadOptions): IndexIVFPQ {
+    const mmap = readMmapOption(options);
+    return IndexIVFPQ.#adopt(binding.NativeIndexIVFPQ.readSync(expectString(path, 'path'), mmap));
   }
 
-  static async read(path: string): Promise<IndexIVFPQ> {
+  static async read(path: string, options?: ReadOptions): Promise<IndexIVFPQ> {
+    const mmap = readMmapOption(options);
     const native = await withCallerStack(
-      binding.NativeIndexIVFPQ.read(expectString(path, 'path')),
+      binding.NativeIndexIVFPQ.read(expectString(path, 'path'), mmap),
       IndexIVFPQ.read,
     );
+    return IndexIVFPQ.#adopt(native);
+  }
+
+  /** Reads the bytes toBuffer() (or writeSync) produced, straight from the buffer. */
+  static fromBuffer(buffer: Uint8Array | ArrayBuffer): IndexIVFPQ {
+    return IndexIVFPQ.#adopt(binding.NativeIndexIVFPQ.fromBuffer(buffer));
+  }
+
+  /** @internal Used by mergeOnDisk. */
+  static fromNative(native: NativeIndexIVFPQ): IndexIVFPQ {
     return IndexIVFPQ.#adopt(native);
   }
 
@@ -120,6 +168,14 @@ export class IndexIVFPQ {
   }
   get disposed(): boolean {
     return this.#native.disposed;
+  }
+  /** Whether reconstruct() is available. */
+  get directMap(): boolean {
+    return this.#native.directMap;
+  }
+  /** True when the inverted lists are memory-mapped or on disk: searches only. */
+  get readOnly(): boolean {
+    return this.#native.readOnly;
   }
 
   /** Inverted lists visited per query by default; persisted by writeSync. */
@@ -178,6 +234,65 @@ export class IndexIVFPQ {
   }
   async write(path: string): Promise<void> {
     return withCallerStack(this.#native.write(expectString(path, 'path')), this.write);
+  }
+
+  /** The bytes writeSync would write, in a Buffer that owns them (no copy). */
+  toBuffer(): Buffer {
+    return this.#native.toBuffer();
+  }
+
+  /** Removes the given ids; returns how many were present. */
+  removeIdsSync(ids: BigInt64Array): number {
+    return this.#native.removeIdsSync(expectBigInt64Array(ids, 'ids'));
+  }
+  async removeIds(ids: BigInt64Array): Promise<number> {
+    return withCallerStack(this.#native.removeIds(expectBigInt64Array(ids, 'ids')), this.removeIds);
+  }
+
+  /** The stored (PQ-approximated) vector for an id; needs `directMap: true`. Cosine vectors come back normalised. */
+  reconstructSync(id: bigint | number): Float32Array {
+    return this.#native.reconstructSync(expectId(id));
+  }
+  async reconstruct(id: bigint | number): Promise<Float32Array> {
+    return withCallerStack(this.#native.reconstruct(expectId(id)), this.reconstruct);
+  }
+
+  /**
+   * Every stored vector within `radius` of each query: squared L2 distance
+   * below it for 'l2', similarity above it for 'ip' and 'cosine'.
+   */
+  rangeSearchSync(queries: Float32Array, radius: number, options?: RangeSearchOptions): RangeSearchResult {
+    const [checked, r, nprobe, threads] = this.#rangeArgs(queries, radius, options);
+    return this.#native.rangeSearchSync(checked, r, nprobe, threads);
+  }
+  async rangeSearch(queries: Float32Array, radius: number, options?: RangeSearchOptions): Promise<RangeSearchResult> {
+    const [checked, r, nprobe, threads] = this.#rangeArgs(queries, radius, options);
+    return withCallerStack(this.#native.rangeSearch(checked, r, nprobe, threads), this.rangeSearch);
+  }
+
+  /**
+   * Moves every vector of `other` into this index (Faiss merge_from); `other`
+   * is left empty. Both must come from the same trained index.
+   */
+  mergeFromSync(other: IndexIVFPQ): void {
+    this.#native.mergeFromSync(IndexIVFPQ.#nativeOf(other));
+  }
+  async mergeFrom(other: IndexIVFPQ): Promise<void> {
+    return withCallerStack(this.#native.mergeFrom(IndexIVFPQ.#nativeOf(other)), this.mergeFrom);
+  }
+
+  static #nativeOf(other: unknown): NativeIndexIVFPQ {
+    if (!(other instanceof IndexIVFPQ)) fail('type', 'an IndexIVFPQ', 'other', other);
+    return other.#native;
+  }
+
+  #rangeArgs(queries: unknown, radius: unknown, options: unknown): [Float32Array, number, number, number] {
+    const checked = this.#vectors(queries, 'queries');
+    if (typeof radius !== 'number') fail('type', 'a number', 'radius', radius);
+    if (!Number.isFinite(radius)) fail('range', 'a finite number', 'radius', radius);
+    const bag = expectOptions<RangeSearchOptions>(options, 'options', SEARCH_KEYS);
+    const nprobe = bag.nprobe === undefined ? 0 : expectInteger(bag.nprobe, 'nprobe', 1, this.#native.nlist);
+    return [checked, radius, nprobe, threadsOption(bag.threads)];
   }
 
   /** Waits for operations already issued, then frees the native index. Idempotent. */

@@ -62,6 +62,11 @@ export function expectInteger(value: unknown, name: string, min: number, max: nu
   return value;
 }
 
+export function expectBoolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') fail('type', 'a boolean', name, value);
+  return value;
+}
+
 export function expectString(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.length === 0) fail('type', 'a non-empty string', name, value);
   if (value.includes('\0')) fail('type', 'a path without NUL bytes', name, value);

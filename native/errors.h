@@ -26,6 +26,9 @@ inline constexpr const char* kAlreadyTrained = "ERR_FAISS_ALREADY_TRAINED";
 inline constexpr const char* kDisposed = "ERR_FAISS_DISPOSED";
 inline constexpr const char* kBadFile = "ERR_FAISS_BAD_FILE";
 inline constexpr const char* kOutOfMemory = "ERR_FAISS_OUT_OF_MEMORY";
+inline constexpr const char* kReadOnly = "ERR_FAISS_READ_ONLY";
+inline constexpr const char* kIncompatible = "ERR_FAISS_INCOMPATIBLE";
+inline constexpr const char* kNoDirectMap = "ERR_FAISS_NO_DIRECT_MAP";
 }  // namespace codes
 
 class NativeError : public std::runtime_error {

@@ -3,11 +3,16 @@
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexPreTransform.h>
 #include <faiss/VectorTransform.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/impl/IDSelector.h>
+#include <faiss/impl/io.h>
 #include <faiss/index_io.h>
+#include <faiss/invlists/OnDiskInvertedLists.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -85,7 +90,7 @@ IvfpqCore::IvfpqCore(std::unique_ptr<faiss::Index> root, faiss::IndexIVFPQ* ivf,
   RefreshCounters();
 }
 
-std::unique_ptr<IvfpqCore> IvfpqCore::ReadFile(const std::string& path) {
+std::unique_ptr<IvfpqCore> IvfpqCore::ReadFile(const std::string& path, bool mmap) {
   struct stat info;
   if (stat(path.c_str(), &info) != 0) {
     ThrowFaiss(SystemError("cannot read index file", path, errno), codes::kIo);
@@ -98,8 +103,41 @@ std::unique_ptr<IvfpqCore> IvfpqCore::ReadFile(const std::string& path) {
     ThrowFaiss(SystemError("cannot open index file", path, errno), codes::kIo);
   }
   FileCloser closer(file);
-  std::unique_ptr<faiss::Index> root(faiss::read_index(file));
+  std::unique_ptr<faiss::Index> root(faiss::read_index(file, mmap ? faiss::IO_FLAG_MMAP : 0));
+  auto core = Adopt(std::move(root), "'" + path + "'");
+  core->read_only_ = mmap || dynamic_cast<faiss::OnDiskInvertedLists*>(core->ivf_->invlists) != nullptr;
+  return core;
+}
 
+namespace {
+
+// Reads straight from caller memory: no copy of the serialized bytes.
+struct MemoryReader : faiss::IOReader {
+  MemoryReader(const uint8_t* data, size_t size) : data(data), size(size) { name = "buffer"; }
+  size_t operator()(void* out, size_t item_size, size_t items) override {
+    if (item_size == 0 || position >= size) return 0;
+    size_t available = std::min(items, (size - position) / item_size);
+    std::memcpy(out, data + position, available * item_size);
+    position += available * item_size;
+    return available;
+  }
+  const uint8_t* data;
+  size_t size;
+  size_t position = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<IvfpqCore> IvfpqCore::ReadBuffer(const uint8_t* data, size_t size) {
+  MemoryReader reader(data, size);
+  std::unique_ptr<faiss::Index> root(faiss::read_index(&reader));
+  auto core = Adopt(std::move(root), "buffer");
+  core->read_only_ = dynamic_cast<faiss::OnDiskInvertedLists*>(core->ivf_->invlists) != nullptr;
+  return core;
+}
+
+std::unique_ptr<IvfpqCore> IvfpqCore::Adopt(std::unique_ptr<faiss::Index> root,
+                                            const std::string& source) {
   faiss::Index* inner = root.get();
   Metric metric;
   if (auto* pre = dynamic_cast<faiss::IndexPreTransform*>(root.get())) {
@@ -108,8 +146,8 @@ std::unique_ptr<IvfpqCore> IvfpqCore::ReadFile(const std::string& path) {
                      : nullptr;
     if (norm == nullptr || norm->norm != 2.0f || pre->index == nullptr ||
         pre->index->metric_type != faiss::METRIC_INNER_PRODUCT) {
-      ThrowFaiss("unsupported index in '" + path +
-                     "': a pre-transformed index must be L2 normalisation in front of an "
+      ThrowFaiss("unsupported index in " + source +
+                     ": a pre-transformed index must be L2 normalisation in front of an "
                      "inner-product IVF-PQ",
                  codes::kBadFile);
     }
@@ -119,16 +157,26 @@ std::unique_ptr<IvfpqCore> IvfpqCore::ReadFile(const std::string& path) {
     metric = root->metric_type == faiss::METRIC_INNER_PRODUCT ? Metric::InnerProduct : Metric::L2;
   }
   if (inner == nullptr || typeid(*inner) != typeid(faiss::IndexIVFPQ)) {
-    ThrowFaiss("unsupported index in '" + path + "': expected IndexIVFPQ, found " +
+    ThrowFaiss("unsupported index in " + source + ": expected IndexIVFPQ, found " +
                    (inner ? typeid(*inner).name() : "nothing"),
                codes::kBadFile);
   }
   if (inner->metric_type != faiss::METRIC_L2 && inner->metric_type != faiss::METRIC_INNER_PRODUCT) {
-    ThrowFaiss("unsupported index in '" + path + "': metric must be L2 or inner product",
+    ThrowFaiss("unsupported index in " + source + ": metric must be L2 or inner product",
                codes::kBadFile);
   }
   auto* ivf = static_cast<faiss::IndexIVFPQ*>(inner);
-  return std::unique_ptr<IvfpqCore>(new IvfpqCore(std::move(root), ivf, metric));
+  auto core = std::unique_ptr<IvfpqCore>(new IvfpqCore(std::move(root), ivf, metric));
+  core->has_direct_map_.store(!ivf->direct_map.no());
+  return core;
+}
+
+void IvfpqCore::CheckWritable(const char* operation) const {
+  if (read_only_) {
+    ThrowFaiss(std::string("cannot ") + operation +
+                   ": the index's inverted lists are memory-mapped or on disk (read-only)",
+               codes::kReadOnly);
+  }
 }
 
 void IvfpqCore::RefreshCounters() {
@@ -138,6 +186,7 @@ void IvfpqCore::RefreshCounters() {
 }
 
 void IvfpqCore::Train(idx_t n, const float* x) {
+  CheckWritable("train");
   if (is_trained()) {
     ThrowFaiss("index is already trained", codes::kAlreadyTrained);
   }
@@ -153,6 +202,7 @@ void IvfpqCore::Train(idx_t n, const float* x) {
 }
 
 void IvfpqCore::Add(idx_t n, const float* x, const idx_t* ids) {
+  CheckWritable("add vectors");
   if (!is_trained()) {
     ThrowFaiss("index is not trained: call train() before adding vectors", codes::kNotTrained);
   }
@@ -218,10 +268,136 @@ void IvfpqCore::WriteFile(const std::string& path) {
   }
 }
 
+std::vector<uint8_t> IvfpqCore::WriteBuffer() {
+  ivf_->nprobe = nprobe_.load();
+  faiss::VectorIOWriter writer;
+  faiss::write_index(root_.get(), &writer);
+  return std::move(writer.data);
+}
+
+size_t IvfpqCore::RemoveIds(idx_t n, const idx_t* ids) {
+  CheckWritable("remove ids");
+  size_t removed;
+  if (has_direct_map()) {
+    // Faiss's hashtable direct map only accepts an explicit id array.
+    removed = ivf_->remove_ids(faiss::IDSelectorArray(n, ids));
+  } else {
+    removed = ivf_->remove_ids(faiss::IDSelectorBatch(n, ids));
+  }
+  root_->ntotal = ivf_->ntotal;
+  RefreshCounters();
+  return removed;
+}
+
+void IvfpqCore::SetDirectMap(bool enabled) {
+  CheckWritable("change the direct map");
+  // A hashtable, not an array: it accepts arbitrary 64-bit ids and removals.
+  ivf_->set_direct_map_type(enabled ? faiss::DirectMap::Hashtable : faiss::DirectMap::NoMap);
+  has_direct_map_.store(enabled);
+  RefreshCounters();
+}
+
+void IvfpqCore::Reconstruct(idx_t id, float* out) const {
+  if (!has_direct_map()) {
+    ThrowFaiss("reconstruct needs a direct map: create the index with { directMap: true }",
+               codes::kNoDirectMap);
+  }
+  try {
+    ivf_->reconstruct(id, out);
+  } catch (const faiss::FaissException&) {
+    ThrowRange("Expected an id present in the index for id but received " + std::to_string(id));
+  }
+}
+
+std::unique_ptr<faiss::RangeSearchResult> IvfpqCore::RangeSearch(idx_t n, const float* x,
+                                                                 float radius,
+                                                                 size_t nprobe) const {
+  if (!is_trained()) {
+    ThrowFaiss("index is not trained: call train() before searching", codes::kNotTrained);
+  }
+  CheckFinite(n, ivf_->d, x, "queries");
+  std::vector<float> normalized;
+  if (metric_ == Metric::Cosine) {
+    normalized = NormalizedCopy(n, ivf_->d, x);
+    x = normalized.data();
+  }
+  faiss::SearchParametersIVF params;
+  params.nprobe = nprobe > 0 ? nprobe : nprobe_.load();
+  auto result = std::make_unique<faiss::RangeSearchResult>(n);
+  ivf_->range_search(n, x, radius, result.get(), &params);
+  return result;
+}
+
+void IvfpqCore::MergeFrom(IvfpqCore& other) {
+  CheckWritable("merge into this index");
+  other.CheckWritable("merge from the other index");
+  if (&other == this) ThrowFaiss("cannot merge an index into itself", codes::kIncompatible);
+  if (metric_ != other.metric_ || ivf_->d != other.ivf_->d || ivf_->nlist != other.ivf_->nlist ||
+      ivf_->pq.M != other.ivf_->pq.M || ivf_->pq.nbits != other.ivf_->pq.nbits) {
+    ThrowFaiss("cannot merge: the indexes differ in metric, dimension, nlist, m or nbits",
+               codes::kIncompatible);
+  }
+  if (!is_trained() || !other.is_trained()) {
+    ThrowFaiss("cannot merge: both indexes must be trained", codes::kNotTrained);
+  }
+  // Codes are only meaningful against the codebooks that made them.
+  if (ivf_->pq.centroids != other.ivf_->pq.centroids) {
+    ThrowFaiss("cannot merge: the indexes were trained separately (different PQ codebooks)",
+               codes::kIncompatible);
+  }
+  std::vector<float> mine(ivf_->d), theirs(ivf_->d);
+  for (size_t list = 0; list < ivf_->nlist; list++) {
+    ivf_->quantizer->reconstruct(list, mine.data());
+    other.ivf_->quantizer->reconstruct(list, theirs.data());
+    if (mine != theirs) {
+      ThrowFaiss("cannot merge: the indexes were trained separately (different coarse centroids)",
+                 codes::kIncompatible);
+    }
+  }
+  if (has_direct_map() || other.has_direct_map()) {
+    ThrowFaiss("cannot merge indexes that keep a direct map", codes::kIncompatible);
+  }
+  ivf_->merge_from(*other.ivf_, 0);
+  root_->ntotal = ivf_->ntotal;
+  other.root_->ntotal = other.ivf_->ntotal;
+  RefreshCounters();
+  other.RefreshCounters();
+}
+
+std::unique_ptr<IvfpqCore> IvfpqCore::MergeOnDisk(const std::vector<std::string>& shard_paths,
+                                                 const std::string& data_path) {
+  if (shard_paths.empty()) ThrowRange("Expected at least one shard path for shardPaths");
+  std::vector<std::unique_ptr<IvfpqCore>> shards;
+  std::vector<const faiss::InvertedLists*> lists;
+  for (const std::string& path : shard_paths) {
+    auto shard = ReadFile(path, /*mmap=*/true);
+    const IvfpqCore& first = shards.empty() ? *shard : *shards.front();
+    if (!shard->is_trained() || shard->metric_ != first.metric_ || shard->ivf_->d != first.ivf_->d ||
+        shard->ivf_->nlist != first.ivf_->nlist || shard->ivf_->code_size != first.ivf_->code_size ||
+        shard->ivf_->pq.centroids != first.ivf_->pq.centroids) {
+      ThrowFaiss("cannot merge shard '" + path + "': it was not built from the same trained index as '" +
+                     shard_paths.front() + "'",
+                 codes::kIncompatible);
+    }
+    lists.push_back(shard->ivf_->invlists);
+    shards.push_back(std::move(shard));
+  }
+  IvfpqCore& merged = *shards.front();
+  auto on_disk = std::make_unique<faiss::OnDiskInvertedLists>(merged.ivf_->nlist,
+                                                             merged.ivf_->code_size, data_path.c_str());
+  size_t ntotal = on_disk->merge_from(lists.data(), static_cast<int>(lists.size()));
+  merged.ivf_->replace_invlists(on_disk.release(), /*own=*/true);
+  merged.ivf_->ntotal = merged.root_->ntotal = static_cast<idx_t>(ntotal);
+  merged.read_only_ = true;
+  merged.RefreshCounters();
+  return std::move(shards.front());
+}
+
 int64_t IvfpqCore::ComputeMemoryBytes() const {
   const faiss::InvertedLists* lists = ivf_->invlists;
   int64_t bytes = 0;
-  if (lists != nullptr) {
+  // Mapped or on-disk lists live in the page cache, not in this process's heap.
+  if (lists != nullptr && dynamic_cast<const faiss::OnDiskInvertedLists*>(lists) == nullptr) {
     int64_t entry = static_cast<int64_t>(lists->code_size + sizeof(idx_t));
     for (size_t list = 0; list < lists->nlist; list++) {
       bytes += static_cast<int64_t>(lists->list_size(list)) * entry;

@@ -4,11 +4,13 @@
 
 #include <faiss/Index.h>
 #include <faiss/IndexIVFPQ.h>
+#include <faiss/impl/AuxIndexStructures.h>
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "metric.h"
 
@@ -27,7 +29,9 @@ struct IvfpqConfig {
 class IvfpqCore {
  public:
   explicit IvfpqCore(const IvfpqConfig& config);
-  static std::unique_ptr<IvfpqCore> ReadFile(const std::string& path);
+  // mmap: inverted lists stay in the file, mapped read-only (Faiss IO_FLAG_MMAP).
+  static std::unique_ptr<IvfpqCore> ReadFile(const std::string& path, bool mmap);
+  static std::unique_ptr<IvfpqCore> ReadBuffer(const uint8_t* data, size_t size);
 
   void Train(idx_t n, const float* x);
   // ids == nullptr assigns ntotal .. ntotal + n - 1.
@@ -37,11 +41,32 @@ class IvfpqCore {
               idx_t* labels) const;
   // Atomic: a temporary file in the same directory, fsync, rename.
   void WriteFile(const std::string& path);
+  // The same bytes WriteFile puts in a file.
+  std::vector<uint8_t> WriteBuffer();
+
+  // Number of ids removed.
+  size_t RemoveIds(idx_t n, const idx_t* ids);
+  // Needs the direct map (EnableDirectMap); out receives dimension floats.
+  void Reconstruct(idx_t id, float* out) const;
+  // A map from id to list position, needed by Reconstruct.
+  void SetDirectMap(bool enabled);
+  bool has_direct_map() const { return has_direct_map_.load(); }
+  // All neighbours within radius (below it for l2, above it for ip/cosine).
+  std::unique_ptr<faiss::RangeSearchResult> RangeSearch(idx_t n, const float* x, float radius,
+                                                        size_t nprobe) const;
+  // Moves other's vectors into this index; both must come from the same training.
+  void MergeFrom(IvfpqCore& other);
+  // Merges shard files built from one trained index into an index whose
+  // inverted lists live in data_path (Faiss OnDiskInvertedLists). Shards are
+  // memory-mapped, so their codes never need to fit in memory together.
+  static std::unique_ptr<IvfpqCore> MergeOnDisk(const std::vector<std::string>& shard_paths,
+                                                const std::string& data_path);
 
   int64_t dimension() const { return ivf_->d; }
   int64_t nlist() const { return static_cast<int64_t>(ivf_->nlist); }
   int64_t m() const { return static_cast<int64_t>(ivf_->pq.M); }
   int64_t nbits() const { return static_cast<int64_t>(ivf_->pq.nbits); }
+  bool read_only() const { return read_only_; }
   Metric metric() const { return metric_; }
 
   // Safe to read while another thread mutates the index.
@@ -55,6 +80,9 @@ class IvfpqCore {
 
  private:
   IvfpqCore(std::unique_ptr<faiss::Index> root, faiss::IndexIVFPQ* ivf, Metric metric);
+  static std::unique_ptr<IvfpqCore> Adopt(std::unique_ptr<faiss::Index> root, const std::string& source);
+  // A FaissError unless this index may be modified.
+  void CheckWritable(const char* operation) const;
   // Called at the end of every mutation, while the caller still holds its turn.
   void RefreshCounters();
   int64_t ComputeMemoryBytes() const;
@@ -68,6 +96,8 @@ class IvfpqCore {
   std::atomic<bool> is_trained_{false};
   std::atomic<size_t> nprobe_{1};
   std::atomic<int64_t> memory_bytes_{0};
+  std::atomic<bool> has_direct_map_{false};
+  bool read_only_ = false;  // inverted lists memory-mapped or on disk
 };
 
 }  // namespace faiss_native

@@ -24,6 +24,12 @@ class IvfpqWrap : public Napi::ObjectWrap<IvfpqWrap> {
   static Napi::Value ReadSync(const Napi::CallbackInfo& info);
   static Napi::Value Read(const Napi::CallbackInfo& info);
   static PreparedOp PrepareRead(const Napi::CallbackInfo& info);
+  static Napi::Value FromBuffer(const Napi::CallbackInfo& info);
+  static Napi::Value MergeOnDiskSync(const Napi::CallbackInfo& info);
+  static Napi::Value MergeOnDisk(const Napi::CallbackInfo& info);
+  static PreparedOp PrepareMergeOnDisk(const Napi::CallbackInfo& info);
+  // A new JS index object owning core.
+  static Napi::Value Wrap(Napi::Env env, std::unique_ptr<IvfpqCore> core);
 
   Napi::Value TrainSync(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareTrain, false); }
   Napi::Value Train(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareTrain, true); }
@@ -33,12 +39,25 @@ class IvfpqWrap : public Napi::ObjectWrap<IvfpqWrap> {
   Napi::Value Search(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareSearch, true); }
   Napi::Value WriteSync(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareWrite, false); }
   Napi::Value Write(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareWrite, true); }
+  Napi::Value RemoveIdsSync(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareRemoveIds, false); }
+  Napi::Value RemoveIds(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareRemoveIds, true); }
+  Napi::Value ReconstructSync(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareReconstruct, false); }
+  Napi::Value Reconstruct(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareReconstruct, true); }
+  Napi::Value RangeSearchSync(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareRangeSearch, false); }
+  Napi::Value RangeSearch(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareRangeSearch, true); }
+  Napi::Value MergeFromSync(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareMergeFrom, false); }
+  Napi::Value MergeFrom(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareMergeFrom, true); }
+  Napi::Value ToBuffer(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   PreparedOp PrepareTrain(const Napi::CallbackInfo& info);
   PreparedOp PrepareAdd(const Napi::CallbackInfo& info);
   PreparedOp PrepareSearch(const Napi::CallbackInfo& info);
   PreparedOp PrepareWrite(const Napi::CallbackInfo& info);
+  PreparedOp PrepareRemoveIds(const Napi::CallbackInfo& info);
+  PreparedOp PrepareReconstruct(const Napi::CallbackInfo& info);
+  PreparedOp PrepareRangeSearch(const Napi::CallbackInfo& info);
+  PreparedOp PrepareMergeFrom(const Napi::CallbackInfo& info);
 
   Napi::Value Dispatch(const Napi::CallbackInfo& info,
                        PreparedOp (IvfpqWrap::*prepare)(const Napi::CallbackInfo&), bool async);
@@ -54,6 +73,10 @@ class IvfpqWrap : public Napi::ObjectWrap<IvfpqWrap> {
   void SetNprobe(const Napi::CallbackInfo& info, const Napi::Value& value);
   Napi::Value GetDisposed(const Napi::CallbackInfo& info);
   Napi::Value GetMemoryBytes(const Napi::CallbackInfo& info);
+  Napi::Value GetDirectMap(const Napi::CallbackInfo& info);
+  Napi::Value GetReadOnly(const Napi::CallbackInfo& info);
+  // A mutation's settle step: refresh what V8 is told, resolve with value.
+  std::function<Napi::Value(Napi::Env)> SettleMutation();
 
   // Core of a live index, or a FaissError naming the disposed state.
   IvfpqCore& LiveCore(Napi::Env env) const;

@@ -4,9 +4,11 @@
 // writers run concurrently.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 
 namespace faiss_native {
@@ -43,6 +45,28 @@ class Turn {
  private:
   OpQueue& queue_;
   uint64_t ticket_;
+};
+
+// A ticket taken on another index's queue, for operations that span two
+// indexes (merging one into another). Released at the latest on destruction,
+// so work that never runs cannot block that index forever.
+class HeldTicket {
+ public:
+  HeldTicket(std::shared_ptr<OpQueue> queue, Access access)
+      : queue_(std::move(queue)), ticket_(queue_->Enqueue(access)) {}
+  ~HeldTicket() { Release(); }
+  HeldTicket(const HeldTicket&) = delete;
+  HeldTicket& operator=(const HeldTicket&) = delete;
+
+  void Wait() { queue_->WaitTurn(ticket_); }
+  void Release() {
+    if (!released_.exchange(true)) queue_->Finish(ticket_);
+  }
+
+ private:
+  std::shared_ptr<OpQueue> queue_;
+  uint64_t ticket_;
+  std::atomic<bool> released_{false};
 };
 
 }  // namespace faiss_native
