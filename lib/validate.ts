@@ -13,10 +13,10 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return `an Array of length ${value.length}`;
   if (ArrayBuffer.isView(value)) {
     const length = (value as { length?: number }).length ?? value.byteLength;
-    return `a ${value.constructor.name} of length ${length}`;
+    return `${/^[AEIOU]/.test(value.constructor.name) ? 'an' : 'a'} ${value.constructor.name} of length ${length}`;
   }
   const name = (value as object).constructor?.name;
-  return name && name !== 'Object' ? `a ${name}` : 'an object';
+  return name && name !== 'Object' ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}` : 'an object';
 }
 
 export function fail(kind: 'type' | 'range', what: string, name: string, value: unknown): never {
