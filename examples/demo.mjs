@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import * as faiss from 'faiss-native';
+import { IndexFlat, IndexIVFPQ, getNumThreads } from 'faiss-native';
 import { gatherRows, loadGlove, recallAtK, sampleRows, splitHoldout } from '../tools/datasets.mjs';
 
 const K = 10;
@@ -20,7 +20,7 @@ const seconds = (ms) => (ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFi
 
 /** Runs one step, printing its label, time and a note returned by the step. */
 async function step(label, run) {
-  process.stdout.write(`  ${label.padEnd(46)}`);
+  process.stdout.write(`  ${label.padEnd(48)}`);
   const start = performance.now();
   const { value, note = '' } = await run();
   console.log(`${seconds(performance.now() - start).padStart(8)}   ${note}`);
@@ -33,10 +33,6 @@ function chooseNlist(n) {
 }
 
 async function main() {
-  const { IndexIVFPQ, IndexFlat, getNumThreads } = faiss;
-  if (typeof IndexFlat !== 'function') {
-    throw new Error('this build of faiss-native has no IndexFlat, which the demo needs for exact ground truth');
-  }
   const demoStart = performance.now();
   console.log('\nfaiss-native demo: GloVe word vectors, IVF-PQ against exact search');
   console.log(`OpenMP threads per operation: ${getNumThreads()} (single-query searches use one)\n`);
@@ -56,6 +52,8 @@ async function main() {
   const baseCount = split.baseIds.length;
 
   const nlist = chooseNlist(baseCount);
+  // 2 dimensions per code byte. m = 25 trains twice as fast but, measured on this
+  // data, drops recall@10 at nprobe 64 from 0.84 to 0.59.
   const m = dimension / 2;
   // Faiss's k-means warns below 39 training points per centroid.
   const trainCount = Math.min(baseCount, Math.max(60_000, 39 * nlist));
@@ -102,7 +100,7 @@ async function main() {
   showRecallAndSpeed(index, exact, split, truth.labels);
 
   index.dispose();
-  exact.dispose?.();
+  exact.dispose();
   console.log(`\ndone in ${seconds(performance.now() - demoStart)}`);
 }
 
@@ -124,8 +122,9 @@ function showNeighbours(index, exact, glove, split, wordRow) {
   const line = (result, q) => {
     const found = [];
     for (let j = 0; j < k && found.length < SHOWCASE_NEIGHBOURS; j++) {
-      const row = split.baseIds[Number(result.labels[q * k + j])];
-      if (row !== rows[q]) found.push(`${glove.words[row]} ${result.distances[q * k + j].toFixed(2)}`);
+      const label = result.labels[q * k + j];
+      const row = label < 0n ? -1 : split.baseIds[Number(label)]; // -1n: fewer than k found
+      if (row >= 0 && row !== rows[q]) found.push(`${glove.words[row]} ${result.distances[q * k + j].toFixed(2)}`);
     }
     return found.join('  ');
   };
@@ -165,15 +164,14 @@ function showRecallAndSpeed(index, exact, split, truthLabels) {
   ]);
 }
 
-/** Queries per second of whole-batch searches, repeated for at least 0.3 s to smooth out noise. */
+/** Queries per second of whole-batch searches, repeated for at least 0.5 s to smooth out noise. */
 function batchQps(search, queries) {
-  const n = queries.length / (queries.length / HOLDOUT);
   let done = 0;
   const start = performance.now();
   do {
     search(queries);
-    done += n;
-  } while (performance.now() - start < 300);
+    done += HOLDOUT;
+  } while (performance.now() - start < 500);
   return Math.round(done / ((performance.now() - start) / 1000));
 }
 
