@@ -13,6 +13,7 @@
         "native/errors.cc",
         "native/flat_core.cc",
         "native/flat_wrap.cc",
+        "native/index_file_check.cc",
         "native/ivfpq_core.cc",
         "native/ivfpq_wrap.cc",
         "native/metric.cc",

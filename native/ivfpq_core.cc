@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "index_file_check.h"
 #include "vectors.h"
 
 namespace faiss_native {
@@ -91,19 +92,24 @@ IvfpqCore::IvfpqCore(std::unique_ptr<faiss::Index> root, faiss::IndexIVFPQ* ivf,
 }
 
 std::unique_ptr<IvfpqCore> IvfpqCore::ReadFile(const std::string& path, bool mmap) {
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    ThrowFaiss(SystemError("cannot read index file", path, errno), codes::kIo);
+  }
+  FileCloser closer(file);
   struct stat info;
-  if (stat(path.c_str(), &info) != 0) {
+  if (fstat(fileno(file), &info) != 0) {
     ThrowFaiss(SystemError("cannot read index file", path, errno), codes::kIo);
   }
   if (!S_ISREG(info.st_mode)) {
     ThrowFaiss("cannot read index file '" + path + "': not a regular file", codes::kIo);
   }
-  FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    ThrowFaiss(SystemError("cannot open index file", path, errno), codes::kIo);
-  }
-  FileCloser closer(file);
-  std::unique_ptr<faiss::Index> root(faiss::read_index(file, mmap ? faiss::IO_FLAG_MMAP : 0));
+  FileSource source(file, static_cast<uint64_t>(info.st_size));
+  CheckIndexBytes(source, "'" + path + "'");
+  std::rewind(file);
+  // Read-only: on-disk lists are mapped without write access.
+  int flags = faiss::IO_FLAG_READ_ONLY | (mmap ? faiss::IO_FLAG_MMAP : 0);
+  std::unique_ptr<faiss::Index> root(faiss::read_index(file, flags));
   auto core = Adopt(std::move(root), "'" + path + "'");
   core->read_only_ = mmap || dynamic_cast<faiss::OnDiskInvertedLists*>(core->ivf_->invlists) != nullptr;
   return core;
@@ -129,8 +135,10 @@ struct MemoryReader : faiss::IOReader {
 }  // namespace
 
 std::unique_ptr<IvfpqCore> IvfpqCore::ReadBuffer(const uint8_t* data, size_t size) {
+  MemorySource source(data, size);
+  CheckIndexBytes(source, "buffer");
   MemoryReader reader(data, size);
-  std::unique_ptr<faiss::Index> root(faiss::read_index(&reader));
+  std::unique_ptr<faiss::Index> root(faiss::read_index(&reader, faiss::IO_FLAG_READ_ONLY));
   auto core = Adopt(std::move(root), "buffer");
   core->read_only_ = dynamic_cast<faiss::OnDiskInvertedLists*>(core->ivf_->invlists) != nullptr;
   return core;

@@ -164,11 +164,34 @@ describe('async forms reject with the same classes and messages', () => {
   });
 });
 
-describe('Faiss exceptions become FaissError', () => {
+describe('unreadable files become FaissError', () => {
+  const fs = require('node:fs') as typeof import('node:fs');
+
   it('a file that is not an index', () => {
     const file = path.join(dir, 'garbage.index');
-    require('node:fs').writeFileSync(file, Buffer.from('IwPQ this is not really an index'));
-    expectFailure(() => IndexIVFPQ.readSync(file), FaissError, /^Faiss: /);
+    fs.writeFileSync(file, Buffer.from('IwPQ this is not really an index'));
+    expectFailure(() => IndexIVFPQ.readSync(file), FaissError, /^invalid index '.*garbage\.index': /);
     expect(index.searchSync(query, 5, { nprobe: 8 })).toEqual(reference);
+  });
+
+  it('a truncated index, a foreign index type, and trailing bytes, each named', () => {
+    const whole = index.toBuffer();
+    const cases: [Buffer, RegExp][] = [
+      [whole.subarray(0, whole.length - 100), /^invalid index buffer: inverted lists claim more entries than the data holds \(at byte \d+\)$/],
+      [whole.subarray(0, 30), /^invalid index buffer: the data ends early \(at byte \d+\)$/],
+      [Buffer.concat([Buffer.from('IxHe'), whole.subarray(4)]), /^invalid index buffer: expected an IndexIVFPQ \('IwPQ'\) or a normalising IndexPreTransform \('IxPT'\), found 'IxHe'/],
+      [Buffer.concat([whole, Buffer.alloc(3)]), /^invalid index buffer: 3 unexpected bytes after the index/],
+    ];
+    for (const [bytes, message] of cases) {
+      let caught: unknown;
+      try {
+        IndexIVFPQ.fromBuffer(bytes);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(FaissError);
+      expect((caught as FaissError).code).toBe('ERR_FAISS_BAD_FILE');
+      expect((caught as Error).message).toMatch(message);
+    }
   });
 });

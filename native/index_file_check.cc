@@ -1,0 +1,317 @@
+#include "index_file_check.h"
+
+#include <sys/stat.h>
+
+#include <cstring>
+#include <limits>
+
+#include "errors.h"
+
+namespace faiss_native {
+
+namespace {
+
+constexpr uint32_t FourCC(const char (&tag)[5]) {
+  return uint32_t(uint8_t(tag[0])) | uint32_t(uint8_t(tag[1])) << 8 |
+         uint32_t(uint8_t(tag[2])) << 16 | uint32_t(uint8_t(tag[3])) << 24;
+}
+
+std::string TagText(uint32_t tag) {
+  std::string text;
+  for (int i = 0; i < 4; i++) {
+    char c = static_cast<char>((tag >> (8 * i)) & 0xff);
+    text += (c >= 32 && c < 127) ? c : '?';
+  }
+  return text;
+}
+
+constexpr int64_t kMaxDimension = 1 << 16;
+constexpr int kMetricInnerProduct = 0;  // faiss::METRIC_INNER_PRODUCT
+constexpr int kMetricL2 = 1;            // faiss::METRIC_L2
+
+class Checker {
+ public:
+  Checker(ByteSource& source, std::string name) : in_(source), name_(std::move(name)) {}
+
+  [[noreturn]] void Fail(const std::string& what) const {
+    ThrowFaiss("invalid index " + name_ + ": " + what + " (at byte " + std::to_string(in_.Offset()) + ")",
+               codes::kBadFile);
+  }
+
+  template <typename T>
+  T Get() {
+    T value;
+    if (!in_.Read(&value, sizeof(T))) Fail("the data ends early");
+    return value;
+  }
+
+  uint32_t Tag() { return Get<uint32_t>(); }
+
+  bool Bool(const char* what) {
+    uint8_t value = Get<uint8_t>();
+    if (value > 1) Fail(std::string(what) + " is not a boolean");
+    return value == 1;
+  }
+
+  // A Faiss vector: a size_t count, then count elements, which must be present.
+  uint64_t VectorCount(uint64_t element_size, const char* what) {
+    uint64_t count = Get<uint64_t>();
+    if (element_size != 0 && count > in_.Remaining() / element_size) {
+      Fail(std::string(what) + " claims " + std::to_string(count) + " elements but the data ends first");
+    }
+    return count;
+  }
+
+  void SkipElements(uint64_t count, uint64_t element_size) {
+    if (!in_.Skip(count * element_size)) Fail("the data ends early");
+  }
+
+  struct Header {
+    int32_t d;
+    int64_t ntotal;
+    bool is_trained;
+    int32_t metric;
+  };
+
+  Header ReadHeader(const char* what) {
+    Header header;
+    header.d = Get<int32_t>();
+    if (header.d < 1 || header.d > kMaxDimension) {
+      Fail(std::string(what) + " dimension " + std::to_string(header.d) + " is outside 1..65536");
+    }
+    header.ntotal = Get<int64_t>();
+    if (header.ntotal < 0) Fail(std::string(what) + " has a negative vector count");
+    Get<int64_t>();  // unused fields Faiss still writes
+    Get<int64_t>();
+    header.is_trained = Bool("is_trained");
+    header.metric = Get<int32_t>();
+    if (header.metric != kMetricL2 && header.metric != kMetricInnerProduct) {
+      Fail(std::string(what) + " metric " + std::to_string(header.metric) + " is not L2 or inner product");
+    }
+    return header;
+  }
+
+  void Index() {
+    uint32_t tag = Tag();
+    if (tag == FourCC("IxPT")) {
+      PreTransform();
+    } else if (tag == FourCC("IwPQ")) {
+      IvfPq(nullptr);
+    } else {
+      Fail("expected an IndexIVFPQ ('IwPQ') or a normalising IndexPreTransform ('IxPT'), found '" +
+           TagText(tag) + "'");
+    }
+    if (in_.Remaining() != 0) Fail(std::to_string(in_.Remaining()) + " unexpected bytes after the index");
+  }
+
+  void PreTransform() {
+    Header outer = ReadHeader("pre-transform");
+    int32_t transforms = Get<int32_t>();
+    if (transforms != 1) Fail("expected exactly one transform, found " + std::to_string(transforms));
+    uint32_t tag = Tag();
+    if (tag != FourCC("VNrm")) Fail("expected an L2 normalisation ('VNrm'), found '" + TagText(tag) + "'");
+    float norm = Get<float>();
+    if (norm != 2.0f) Fail("expected an L2 normalisation (norm 2), found norm " + std::to_string(norm));
+    int32_t d_in = Get<int32_t>();
+    int32_t d_out = Get<int32_t>();
+    Bool("transform is_trained");
+    if (d_in != outer.d || d_out != outer.d) Fail("normalisation dimensions do not match the index");
+    uint32_t inner = Tag();
+    if (inner != FourCC("IwPQ")) Fail("expected an IndexIVFPQ ('IwPQ') inside, found '" + TagText(inner) + "'");
+    IvfPq(&outer);
+  }
+
+  void IvfPq(const Header* outer) {
+    Header header = ReadHeader("IVF-PQ");
+    if (outer != nullptr) {
+      if (header.d != outer->d || header.ntotal != outer->ntotal) {
+        Fail("pre-transform and IVF-PQ disagree on dimension or vector count");
+      }
+      if (header.metric != kMetricInnerProduct) Fail("a normalised index must use inner product");
+    }
+    uint64_t nlist = Get<uint64_t>();
+    if (nlist < 1 || nlist > (uint64_t(1) << 31)) Fail("nlist " + std::to_string(nlist) + " is outside 1..2^31");
+    uint64_t nprobe = Get<uint64_t>();
+    if (nprobe < 1) Fail("nprobe is 0");
+    Quantizer(header, nlist);
+    DirectMap(header);
+    Bool("by_residual");
+    uint64_t code_size = Get<uint64_t>();
+    uint64_t pq_m = ProductQuantizer(header, code_size);
+    (void)pq_m;
+    InvertedLists(header, nlist, code_size);
+  }
+
+  void Quantizer(const Header& ivf, uint64_t nlist) {
+    uint32_t tag = Tag();
+    if (tag != FourCC("IxF2") && tag != FourCC("IxFI") && tag != FourCC("IxFl")) {
+      Fail("expected a flat coarse quantizer ('IxF2' or 'IxFI'), found '" + TagText(tag) + "'");
+    }
+    Header header = ReadHeader("coarse quantizer");
+    if (header.d != ivf.d) Fail("coarse quantizer dimension differs from the index");
+    uint64_t floats = VectorCount(4, "coarse centroids");  // Faiss stores the count in floats
+    if (floats % uint64_t(header.d) != 0 || floats / uint64_t(header.d) != uint64_t(header.ntotal)) {
+      Fail("coarse quantizer holds " + std::to_string(floats) + " floats, not ntotal (" +
+           std::to_string(header.ntotal) + ") × dimension");
+    }
+    SkipElements(floats, 4);
+    if (ivf.is_trained && uint64_t(header.ntotal) != nlist) {
+      Fail("a trained index needs nlist (" + std::to_string(nlist) + ") coarse centroids, found " +
+           std::to_string(header.ntotal));
+    }
+  }
+
+  void DirectMap(const Header& ivf) {
+    uint8_t type = Get<uint8_t>();
+    if (type > 2) Fail("direct map type " + std::to_string(type) + " is not 0, 1 or 2");
+    uint64_t array = VectorCount(8, "direct map array");
+    if ((type == 1 && array != uint64_t(ivf.ntotal)) || (type != 1 && array != 0)) {
+      Fail("direct map array size does not match the vector count");
+    }
+    SkipElements(array, 8);
+    if (type == 2) {
+      uint64_t entries = VectorCount(16, "direct map table");
+      if (entries != uint64_t(ivf.ntotal)) Fail("direct map table size does not match the vector count");
+      SkipElements(entries, 16);
+    }
+  }
+
+  uint64_t ProductQuantizer(const Header& ivf, uint64_t code_size) {
+    uint64_t d = Get<uint64_t>();
+    uint64_t m = Get<uint64_t>();
+    uint64_t nbits = Get<uint64_t>();
+    if (d != uint64_t(ivf.d)) Fail("PQ dimension differs from the index");
+    if (m < 1 || m > d || d % m != 0) Fail("PQ m " + std::to_string(m) + " does not divide dimension " + std::to_string(d));
+    if (nbits < 1 || nbits > 8) Fail("PQ nbits " + std::to_string(nbits) + " is outside 1..8");
+    if (code_size != (m * nbits + 7) / 8) Fail("code size " + std::to_string(code_size) + " does not match m and nbits");
+    uint64_t floats = VectorCount(4, "PQ centroids");
+    uint64_t expected = d << nbits;  // m × 2^nbits centroids of d/m floats
+    if (floats != expected && !(floats == 0 && !ivf.is_trained)) {
+      Fail("PQ holds " + std::to_string(floats) + " centroid floats, expected " + std::to_string(expected));
+    }
+    if (ivf.is_trained && floats != expected) Fail("a trained index has no PQ centroids");
+    SkipElements(floats, 4);
+    return m;
+  }
+
+  void InvertedLists(const Header& ivf, uint64_t nlist, uint64_t code_size) {
+    uint32_t tag = Tag();
+    if (tag == FourCC("ilar")) {
+      ArrayLists(ivf, nlist, code_size);
+    } else if (tag == FourCC("ilod")) {
+      OnDiskLists(ivf, nlist, code_size);
+    } else {
+      Fail("expected inverted lists ('ilar' or 'ilod'), found '" + TagText(tag) + "'");
+    }
+  }
+
+  void ArrayLists(const Header& ivf, uint64_t nlist, uint64_t code_size) {
+    if (Get<uint64_t>() != nlist) Fail("inverted lists count differs from nlist");
+    if (Get<uint64_t>() != code_size) Fail("inverted lists code size differs from the PQ");
+    uint32_t layout = Tag();
+    uint64_t total_bytes = 0;
+    uint64_t total = 0;
+    uint64_t entry = code_size + 8;
+    auto count_list = [&](uint64_t size) {
+      if (size > in_.Remaining() / entry) Fail("an inverted list claims more entries than the data holds");
+      total += size;
+      total_bytes += size * entry;
+      if (total_bytes > in_.Remaining()) Fail("inverted lists claim more entries than the data holds");
+    };
+    if (layout == FourCC("full")) {
+      uint64_t count = VectorCount(8, "list sizes");
+      if (count != nlist) Fail("list sizes count differs from nlist");
+      for (uint64_t i = 0; i < count; i++) count_list(Get<uint64_t>());
+    } else if (layout == FourCC("sprs")) {
+      uint64_t count = VectorCount(8, "sparse list sizes");
+      if (count % 2 != 0) Fail("sparse list sizes are not (list, size) pairs");
+      for (uint64_t i = 0; i < count; i += 2) {
+        if (Get<uint64_t>() >= nlist) Fail("sparse list sizes name a list beyond nlist");
+        count_list(Get<uint64_t>());
+      }
+    } else {
+      Fail("unknown list size layout '" + TagText(layout) + "'");
+    }
+    if (total != uint64_t(ivf.ntotal)) {
+      Fail("inverted lists hold " + std::to_string(total) + " entries but the index says " + std::to_string(ivf.ntotal));
+    }
+    if (!in_.Skip(total_bytes)) Fail("the data ends early");
+  }
+
+  void OnDiskLists(const Header& ivf, uint64_t nlist, uint64_t code_size) {
+    if (Get<uint64_t>() != nlist) Fail("inverted lists count differs from nlist");
+    if (Get<uint64_t>() != code_size) Fail("inverted lists code size differs from the PQ");
+    uint64_t lists = VectorCount(24, "on-disk list table");
+    if (lists != nlist) Fail("on-disk list table size differs from nlist");
+    struct List {
+      uint64_t size, capacity, offset;
+    };
+    uint64_t entry = code_size + 8;
+    uint64_t total = 0;
+    uint64_t end = 0;  // furthest byte any list reaches in the data file
+    for (uint64_t i = 0; i < lists; i++) {
+      List list = Get<List>();
+      if (list.size > list.capacity) Fail("an on-disk list is larger than its capacity");
+      if (list.capacity > (std::numeric_limits<uint64_t>::max() - list.offset) / entry) Fail("an on-disk list overflows");
+      end = std::max(end, list.offset + list.capacity * entry);
+      total += list.size;
+    }
+    if (total != uint64_t(ivf.ntotal)) Fail("on-disk lists hold a different number of entries than the index says");
+    uint64_t slots = VectorCount(16, "on-disk free slots");
+    SkipElements(slots, 16);
+    uint64_t name_length = VectorCount(1, "data file name");
+    if (name_length == 0 || name_length > 4096) Fail("data file name length is outside 1..4096");
+    std::string data_file(name_length, '\0');
+    if (!in_.Read(data_file.data(), name_length)) Fail("the data ends early");
+    if (data_file.find('\0') != std::string::npos) Fail("data file name contains a NUL byte");
+    uint64_t totsize = Get<uint64_t>();
+    if (end > totsize) Fail("on-disk lists reach past the data size");
+    // Faiss maps totsize bytes; a shorter file would fault when read.
+    struct stat info;
+    if (stat(data_file.c_str(), &info) != 0) {
+      ThrowFaiss("cannot open the inverted-list data file '" + data_file + "' of " + name_ + ": " +
+                     std::strerror(errno),
+                 codes::kIo);
+    }
+    if (!S_ISREG(info.st_mode) || uint64_t(info.st_size) < totsize) {
+      Fail("the data file '" + data_file + "' is shorter than the " + std::to_string(totsize) + " bytes the index maps");
+    }
+  }
+
+ private:
+  ByteSource& in_;
+  std::string name_;
+};
+
+}  // namespace
+
+bool MemorySource::Read(void* out, uint64_t size) {
+  if (size > Remaining()) return false;
+  std::memcpy(out, data_ + position_, size);
+  position_ += size;
+  return true;
+}
+
+bool MemorySource::Skip(uint64_t size) {
+  if (size > Remaining()) return false;
+  position_ += size;
+  return true;
+}
+
+bool FileSource::Read(void* out, uint64_t size) {
+  if (size > Remaining() || std::fread(out, 1, size, file_) != size) return false;
+  position_ += size;
+  return true;
+}
+
+bool FileSource::Skip(uint64_t size) {
+  if (size > Remaining() || fseeko(file_, static_cast<off_t>(size), SEEK_CUR) != 0) return false;
+  position_ += size;
+  return true;
+}
+
+void CheckIndexBytes(ByteSource& source, const std::string& source_name) {
+  Checker(source, source_name).Index();
+}
+
+}  // namespace faiss_native

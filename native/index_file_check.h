@@ -1,0 +1,58 @@
+// Structural check of a serialized index before Faiss parses it. Faiss 1.7.3's
+// reader trusts its input: size fields drive allocations, some paths abort,
+// and a short memory-mapped file faults on access. This walks the exact
+// grammar faiss-native accepts (IndexIVFPQ, optionally behind an L2
+// normalisation), checking every size against the bytes that remain and every
+// count against the others, and throws a FaissError (ERR_FAISS_BAD_FILE) that
+// says what is wrong. It allocates nothing proportional to the input.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace faiss_native {
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual uint64_t Remaining() const = 0;
+  virtual uint64_t Offset() const = 0;
+  // Both return false, consuming nothing, when fewer than `size` bytes remain.
+  virtual bool Read(void* out, uint64_t size) = 0;
+  virtual bool Skip(uint64_t size) = 0;
+};
+
+class MemorySource : public ByteSource {
+ public:
+  MemorySource(const uint8_t* data, uint64_t size) : data_(data), size_(size) {}
+  uint64_t Remaining() const override { return size_ - position_; }
+  uint64_t Offset() const override { return position_; }
+  bool Read(void* out, uint64_t size) override;
+  bool Skip(uint64_t size) override;
+
+ private:
+  const uint8_t* data_;
+  uint64_t size_;
+  uint64_t position_ = 0;
+};
+
+// Reads through a FILE*, seeking over bulk data; leaves the position where it ends.
+class FileSource : public ByteSource {
+ public:
+  FileSource(FILE* file, uint64_t size) : file_(file), size_(size) {}
+  uint64_t Remaining() const override { return size_ - position_; }
+  uint64_t Offset() const override { return position_; }
+  bool Read(void* out, uint64_t size) override;
+  bool Skip(uint64_t size) override;
+
+ private:
+  FILE* file_;
+  uint64_t size_;
+  uint64_t position_ = 0;
+};
+
+// source_name appears in messages ("'/path/x.index'" or "buffer").
+void CheckIndexBytes(ByteSource& source, const std::string& source_name);
+
+}  // namespace faiss_native
