@@ -174,9 +174,32 @@ std::unique_ptr<IvfpqCore> IvfpqCore::Adopt(std::unique_ptr<faiss::Index> root,
                codes::kBadFile);
   }
   auto* ivf = static_cast<faiss::IndexIVFPQ*>(inner);
+  CheckDirectMap(*ivf, source);
+  ivf->nprobe = std::min(ivf->nprobe, ivf->nlist);
   auto core = std::unique_ptr<IvfpqCore>(new IvfpqCore(std::move(root), ivf, metric));
   core->has_direct_map_.store(!ivf->direct_map.no());
   return core;
+}
+
+void IvfpqCore::CheckDirectMap(const faiss::IndexIVF& ivf, const std::string& source) {
+  // Every entry must point at a real slot holding that id, or reconstruct()
+  // and removeIds() would read outside the lists.
+  auto check = [&](idx_t id, idx_t location) {
+    uint64_t list = faiss::lo_listno(location);
+    uint64_t offset = faiss::lo_offset(location);
+    if (list >= ivf.nlist || offset >= ivf.invlists->list_size(list) ||
+        ivf.invlists->get_single_id(list, offset) != id) {
+      ThrowFaiss("invalid index " + source + ": the direct map entry for id " + std::to_string(id) +
+                     " does not match the inverted lists",
+                 codes::kBadFile);
+    }
+  };
+  const faiss::DirectMap& map = ivf.direct_map;
+  if (map.type == faiss::DirectMap::Array) {
+    for (size_t id = 0; id < map.array.size(); id++) check(static_cast<idx_t>(id), map.array[id]);
+  } else if (map.type == faiss::DirectMap::Hashtable) {
+    for (const auto& [id, location] : map.hashtable) check(id, location);
+  }
 }
 
 void IvfpqCore::CheckWritable(const char* operation) const {

@@ -81,6 +81,7 @@ class IvfpqCore {
  private:
   IvfpqCore(std::unique_ptr<faiss::Index> root, faiss::IndexIVFPQ* ivf, Metric metric);
   static std::unique_ptr<IvfpqCore> Adopt(std::unique_ptr<faiss::Index> root, const std::string& source);
+  static void CheckDirectMap(const faiss::IndexIVF& ivf, const std::string& source);
   // A FaissError unless this index may be modified.
   void CheckWritable(const char* operation) const;
   // Called at the end of every mutation, while the caller still holds its turn.
