@@ -1,4 +1,5 @@
 import { binding, type NativeIndexIVFPQ } from './binding';
+import { SearchCoalescer } from './coalescer';
 import { withCallerStack } from './errors';
 import type { SearchResult, WorkOptions } from './results';
 import {
@@ -29,6 +30,8 @@ export interface IndexIVFPQOptions {
   metric?: Metric;
   /** Keep an id → position map so reconstruct() works (costs ~16 bytes per vector). Default false. */
   directMap?: boolean;
+  /** Merge concurrent search() calls into batched native calls (see README). Default true. */
+  coalesce?: boolean;
 }
 
 export interface ReadOptions {
@@ -59,7 +62,7 @@ export interface SearchOptions {
 
 const MAX_DIMENSION = 65536;
 const MAX_NLIST = 2 ** 31;
-const CONSTRUCTOR_KEYS = ['dimension', 'nlist', 'm', 'nbits', 'metric', 'directMap'] as const;
+const CONSTRUCTOR_KEYS = ['dimension', 'nlist', 'm', 'nbits', 'metric', 'directMap', 'coalesce'] as const;
 const READ_KEYS = ['mmap'] as const;
 const SEARCH_KEYS = ['nprobe', 'threads'] as const;
 const WORK_KEYS = ['threads'] as const;
@@ -87,10 +90,13 @@ let adopting: NativeIndexIVFPQ | undefined;
  */
 export class IndexIVFPQ {
   readonly #native: NativeIndexIVFPQ;
+  readonly #coalescer: SearchCoalescer;
+  #coalesce = true;
 
   constructor(options: IndexIVFPQOptions) {
     if (adopting) {
       this.#native = adopting;
+      this.#coalescer = this.#makeCoalescer();
       return;
     }
     const bag = expectOptions<IndexIVFPQOptions>(options, 'options', CONSTRUCTOR_KEYS);
@@ -105,6 +111,22 @@ export class IndexIVFPQ {
     const metric = bag.metric === undefined ? 'l2' : expectOneOf(bag.metric, 'metric', METRICS);
     const directMap = bag.directMap === undefined ? false : expectBoolean(bag.directMap, 'directMap');
     this.#native = new binding.NativeIndexIVFPQ(dimension, nlist, m, nbits, metric, directMap);
+    this.#coalescer = this.#makeCoalescer();
+    if (bag.coalesce !== undefined) this.coalesceSearches = expectBoolean(bag.coalesce, 'coalesce');
+  }
+
+  #makeCoalescer(): SearchCoalescer {
+    const native = this.#native;
+    return new SearchCoalescer((q, k, nprobe, threads) => native.search(q, k, nprobe, threads), native.dimension);
+  }
+
+  /** Whether concurrent search() calls are merged into batched native calls. */
+  get coalesceSearches(): boolean {
+    return this.#coalesce;
+  }
+  set coalesceSearches(enabled: boolean) {
+    this.#coalesce = expectBoolean(enabled, 'coalesceSearches');
+    if (!enabled) this.#coalescer.flush();
   }
 
   static #adopt(native: NativeIndexIVFPQ): IndexIVFPQ {
@@ -191,28 +213,34 @@ export class IndexIVFPQ {
 
   /** Trains the coarse quantizer and the PQ codebooks; needs at least max(nlist, 2^nbits) vectors. */
   trainSync(vectors: Float32Array, options?: WorkOptions): void {
+    this.#coalescer.flush();
     this.#native.trainSync(this.#vectors(vectors, 'vectors'), this.#threads(options));
   }
   async train(vectors: Float32Array, options?: WorkOptions): Promise<void> {
+    this.#coalescer.flush();
     const threads = this.#threads(options);
     return withCallerStack(this.#native.train(this.#vectors(vectors, 'vectors'), threads), this.train);
   }
 
   /** Adds vectors with ids ntotal .. ntotal + n - 1. */
   addSync(vectors: Float32Array, options?: WorkOptions): void {
+    this.#coalescer.flush();
     this.#native.addSync(this.#vectors(vectors, 'vectors'), undefined, this.#threads(options));
   }
   async add(vectors: Float32Array, options?: WorkOptions): Promise<void> {
+    this.#coalescer.flush();
     const threads = this.#threads(options);
     return withCallerStack(this.#native.add(this.#vectors(vectors, 'vectors'), undefined, threads), this.add);
   }
 
   /** Adds vectors with caller-chosen non-negative 64-bit ids (one per vector). */
   addWithIdsSync(vectors: Float32Array, ids: BigInt64Array, options?: WorkOptions): void {
+    this.#coalescer.flush();
     const checked = this.#vectors(vectors, 'vectors');
     this.#native.addSync(checked, this.#ids(ids, checked), this.#threads(options));
   }
   async addWithIds(vectors: Float32Array, ids: BigInt64Array, options?: WorkOptions): Promise<void> {
+    this.#coalescer.flush();
     const checked = this.#vectors(vectors, 'vectors');
     const threads = this.#threads(options);
     return withCallerStack(this.#native.add(checked, this.#ids(ids, checked), threads), this.addWithIds);
@@ -225,27 +253,35 @@ export class IndexIVFPQ {
   }
   async search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResult> {
     const [checked, kk, nprobe, threads] = this.#searchArgs(queries, k, options);
-    return withCallerStack(this.#native.search(checked, kk, nprobe, threads), this.search);
+    const pending = this.#coalesce
+      ? this.#coalescer.search(checked, kk, nprobe, threads)
+      : this.#native.search(checked, kk, nprobe, threads);
+    return withCallerStack(pending, this.search);
   }
 
   /** Writes Faiss's binary format atomically: a crash mid-save never leaves a partial file. */
   writeSync(path: string): void {
+    this.#coalescer.flush();
     this.#native.writeSync(expectString(path, 'path'));
   }
   async write(path: string): Promise<void> {
+    this.#coalescer.flush();
     return withCallerStack(this.#native.write(expectString(path, 'path')), this.write);
   }
 
   /** The bytes writeSync would write, in a Buffer that owns them (no copy). */
   toBuffer(): Buffer {
+    this.#coalescer.flush();
     return this.#native.toBuffer();
   }
 
   /** Removes the given ids; returns how many were present. */
   removeIdsSync(ids: BigInt64Array): number {
+    this.#coalescer.flush();
     return this.#native.removeIdsSync(expectBigInt64Array(ids, 'ids'));
   }
   async removeIds(ids: BigInt64Array): Promise<number> {
+    this.#coalescer.flush();
     return withCallerStack(this.#native.removeIds(expectBigInt64Array(ids, 'ids')), this.removeIds);
   }
 
@@ -275,14 +311,17 @@ export class IndexIVFPQ {
    * is left empty. Both must come from the same trained index.
    */
   mergeFromSync(other: IndexIVFPQ): void {
+    this.#coalescer.flush();
     this.#native.mergeFromSync(IndexIVFPQ.#nativeOf(other));
   }
   async mergeFrom(other: IndexIVFPQ): Promise<void> {
+    this.#coalescer.flush();
     return withCallerStack(this.#native.mergeFrom(IndexIVFPQ.#nativeOf(other)), this.mergeFrom);
   }
 
   static #nativeOf(other: unknown): NativeIndexIVFPQ {
     if (!(other instanceof IndexIVFPQ)) fail('type', 'an IndexIVFPQ', 'other', other);
+    other.#coalescer.flush();
     return other.#native;
   }
 
@@ -297,6 +336,7 @@ export class IndexIVFPQ {
 
   /** Waits for operations already issued, then frees the native index. Idempotent. */
   dispose(): void {
+    this.#coalescer.flush();
     this.#native.dispose();
   }
 

@@ -26,9 +26,10 @@ export function tempDir(prefix = 'faiss-native-'): string {
 }
 
 /**
- * Same neighbours, same distances up to float rounding. A batch split
- * differently across OpenMP threads makes BLAS round coarse distances
- * differently in the last bits; that is the only difference allowed.
+ * Same neighbours, same distances up to float rounding. Faiss computes coarse
+ * distances with BLAS for batches of 20+ queries and with SIMD loops below,
+ * so the same query can differ in the last bits with what it was batched with
+ * (or how a batch was split across threads); that is the only difference allowed.
  */
 export function expectSameResults(
   actual: { labels: BigInt64Array; distances: Float32Array },

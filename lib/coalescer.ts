@@ -1,0 +1,113 @@
+import type { SearchResult } from './results';
+
+type NativeSearch = (queries: Float32Array, k: number, nprobe: number, threads: number) => Promise<SearchResult>;
+
+interface Request {
+  queries: Float32Array;
+  rows: number;
+  resolve: (result: SearchResult) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Batch {
+  k: number;
+  nprobe: number;
+  threads: number;
+  rows: number;
+  requests: Request[];
+}
+
+/** Upper bound on the rows of one merged search, so one batch cannot grow without end. */
+export const MAX_COALESCED_ROWS = 256;
+
+/**
+ * Merges concurrent searches into batched native calls. Faiss pays a fixed
+ * cost per call (a pool hop, per-call setup); a batch shares it. No timer ever
+ * holds a request back: when nothing is running, a search is dispatched at
+ * once; searches that arrive while one runs wait for it and then go together,
+ * one batch per (k, nprobe, threads). Mutations call flush() first, so a
+ * waiting search still takes effect before a later add().
+ */
+export class SearchCoalescer {
+  readonly #search: NativeSearch;
+  readonly #dimension: number;
+  #running = 0;
+  #waiting: Batch[] = [];
+
+  constructor(search: NativeSearch, dimension: number) {
+    this.#search = search;
+    this.#dimension = dimension;
+  }
+
+  search(queries: Float32Array, k: number, nprobe: number, threads: number): Promise<SearchResult> {
+    const rows = queries.length / this.#dimension;
+    if (this.#running === 0 && this.#waiting.length === 0) {
+      this.#running++;
+      return this.#search(queries, k, nprobe, threads).finally(() => this.#finished());
+    }
+    // A bad query must fail alone, not the batch it would have joined.
+    for (let i = 0; i < queries.length; i++) {
+      if (!Number.isFinite(queries[i])) {
+        const kind = Number.isNaN(queries[i]) ? 'NaN' : 'infinite';
+        return Promise.reject(new RangeError(`Expected finite values for queries but element ${i} is ${kind}`));
+      }
+    }
+    return new Promise<SearchResult>((resolve, reject) => {
+      let batch = this.#waiting.find(
+        (b) => b.k === k && b.nprobe === nprobe && b.threads === threads && b.rows + rows <= MAX_COALESCED_ROWS,
+      );
+      if (!batch) {
+        batch = { k, nprobe, threads, rows: 0, requests: [] };
+        this.#waiting.push(batch);
+      }
+      batch.rows += rows;
+      batch.requests.push({ queries, rows, resolve, reject });
+    });
+  }
+
+  /** Dispatches every waiting batch now. */
+  flush(): void {
+    const batches = this.#waiting;
+    this.#waiting = [];
+    for (const batch of batches) this.#dispatch(batch);
+  }
+
+  #finished(): void {
+    this.#running--;
+    if (this.#running === 0) this.flush();
+  }
+
+  #dispatch(batch: Batch): void {
+    this.#running++;
+    const { k, nprobe, threads, requests } = batch;
+    if (requests.length === 1) {
+      const [only] = requests;
+      this.#search(only.queries, k, nprobe, threads).then(only.resolve, only.reject).finally(() => this.#finished());
+      return;
+    }
+    const merged = new Float32Array(batch.rows * this.#dimension);
+    let offset = 0;
+    for (const request of requests) {
+      merged.set(request.queries, offset);
+      offset += request.queries.length;
+    }
+    this.#search(merged, k, nprobe, threads)
+      .then(
+        ({ distances, labels }) => {
+          let row = 0;
+          for (const request of requests) {
+            const from = row * k;
+            const to = (row + request.rows) * k;
+            request.resolve({ distances: distances.slice(from, to), labels: labels.slice(from, to) });
+            row += request.rows;
+          }
+        },
+        // Inputs were checked before queueing, so a failure concerns the index
+        // itself (e.g. not trained) and applies to every request alike.
+        (error: unknown) => {
+          for (const request of requests) request.reject(error);
+        },
+      )
+      .finally(() => this.#finished());
+  }
+}
