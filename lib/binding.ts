@@ -21,13 +21,15 @@ export interface NativeIndexIVFPQ {
   readonly memoryBytes: number;
   readonly directMap: boolean;
   readonly readOnly: boolean;
+  readonly refine: 'none' | 'flat' | 'sq8';
+  readonly kFactor: number;
   nprobe: number;
   trainSync(vectors: Float32Array, threads?: number): void;
   train(vectors: Float32Array, threads?: number): Promise<void>;
   addSync(vectors: Float32Array, ids: BigInt64Array | undefined, threads?: number): void;
   add(vectors: Float32Array, ids: BigInt64Array | undefined, threads?: number): Promise<void>;
-  searchSync(queries: Float32Array, k: number, nprobe: number, threads?: number): NativeSearchResult;
-  search(queries: Float32Array, k: number, nprobe: number, threads?: number): Promise<NativeSearchResult>;
+  searchSync(queries: Float32Array, k: number, nprobe: number, threads: number, kFactor: number): NativeSearchResult;
+  search(queries: Float32Array, k: number, nprobe: number, threads: number, kFactor: number): Promise<NativeSearchResult>;
   writeSync(path: string): void;
   write(path: string): Promise<void>;
   toBuffer(): Buffer;
@@ -49,7 +51,16 @@ export interface NativeRangeResult {
 }
 
 interface NativeIndexIVFPQClass {
-  new (dimension: number, nlist: number, m: number, nbits: number, metric: Metric, directMap: boolean): NativeIndexIVFPQ;
+  new (
+    dimension: number,
+    nlist: number,
+    m: number,
+    nbits: number,
+    metric: Metric,
+    directMap: boolean,
+    refine: 'none' | 'flat' | 'sq8',
+    kFactor: number,
+  ): NativeIndexIVFPQ;
   readSync(path: string, mmap: boolean): NativeIndexIVFPQ;
   read(path: string, mmap: boolean): Promise<NativeIndexIVFPQ>;
   fromBuffer(buffer: Uint8Array | ArrayBuffer): NativeIndexIVFPQ;

@@ -1,6 +1,6 @@
 import type { SearchResult } from './results';
 
-type NativeSearch = (queries: Float32Array, k: number, nprobe: number, threads: number) => Promise<SearchResult>;
+type NativeSearch = (queries: Float32Array, k: number, nprobe: number, threads: number, kFactor: number) => Promise<SearchResult>;
 
 interface Request {
   queries: Float32Array;
@@ -13,6 +13,7 @@ interface Batch {
   k: number;
   nprobe: number;
   threads: number;
+  kFactor: number;
   rows: number;
   requests: Request[];
 }
@@ -25,7 +26,7 @@ export const MAX_COALESCED_ROWS = 256;
  * cost per call (a pool hop, per-call setup); a batch shares it. No timer ever
  * holds a request back: when nothing is running, a search is dispatched at
  * once; searches that arrive while one runs wait for it and then go together,
- * one batch per (k, nprobe, threads). Mutations call flush() first, so a
+ * one batch per (k, nprobe, threads, kFactor). Mutations call flush() first, so a
  * waiting search still takes effect before a later add().
  */
 export class SearchCoalescer {
@@ -39,11 +40,11 @@ export class SearchCoalescer {
     this.#dimension = dimension;
   }
 
-  search(queries: Float32Array, k: number, nprobe: number, threads: number): Promise<SearchResult> {
+  search(queries: Float32Array, k: number, nprobe: number, threads: number, kFactor: number): Promise<SearchResult> {
     const rows = queries.length / this.#dimension;
     if (this.#running === 0 && this.#waiting.length === 0) {
       this.#running++;
-      return this.#search(queries, k, nprobe, threads).finally(() => this.#finished());
+      return this.#search(queries, k, nprobe, threads, kFactor).finally(() => this.#finished());
     }
     // A bad query must fail alone, not the batch it would have joined.
     for (let i = 0; i < queries.length; i++) {
@@ -54,10 +55,12 @@ export class SearchCoalescer {
     }
     return new Promise<SearchResult>((resolve, reject) => {
       let batch = this.#waiting.find(
-        (b) => b.k === k && b.nprobe === nprobe && b.threads === threads && b.rows + rows <= MAX_COALESCED_ROWS,
+        (b) =>
+          b.k === k && b.nprobe === nprobe && b.threads === threads && b.kFactor === kFactor &&
+          b.rows + rows <= MAX_COALESCED_ROWS,
       );
       if (!batch) {
-        batch = { k, nprobe, threads, rows: 0, requests: [] };
+        batch = { k, nprobe, threads, kFactor, rows: 0, requests: [] };
         this.#waiting.push(batch);
       }
       batch.rows += rows;
@@ -79,10 +82,10 @@ export class SearchCoalescer {
 
   #dispatch(batch: Batch): void {
     this.#running++;
-    const { k, nprobe, threads, requests } = batch;
+    const { k, nprobe, threads, kFactor, requests } = batch;
     if (requests.length === 1) {
       const [only] = requests;
-      this.#search(only.queries, k, nprobe, threads).then(only.resolve, only.reject).finally(() => this.#finished());
+      this.#search(only.queries, k, nprobe, threads, kFactor).then(only.resolve, only.reject).finally(() => this.#finished());
       return;
     }
     const merged = new Float32Array(batch.rows * this.#dimension);
@@ -91,7 +94,7 @@ export class SearchCoalescer {
       merged.set(request.queries, offset);
       offset += request.queries.length;
     }
-    this.#search(merged, k, nprobe, threads)
+    this.#search(merged, k, nprobe, threads, kFactor)
       .then(
         ({ distances, labels }) => {
           let row = 0;

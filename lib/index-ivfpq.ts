@@ -32,7 +32,18 @@ export interface IndexIVFPQOptions {
   directMap?: boolean;
   /** Merge concurrent search() calls into batched native calls (see README). Default true. */
   coalesce?: boolean;
+  /**
+   * Keep a second copy of each vector to re-rank the top k × kFactor PQ
+   * candidates: 'flat' (4·dimension bytes per vector, exact) or 'sq8'
+   * (dimension bytes). Lifts the recall cap of the PQ code. Default 'none'.
+   */
+  refine?: Refine;
+  /** Candidates re-ranked per result with refine. Default 4. */
+  kFactor?: number;
 }
+
+export type Refine = 'none' | 'flat' | 'sq8';
+const REFINES: readonly Refine[] = ['none', 'flat', 'sq8'];
 
 export interface ReadOptions {
   /** Map the inverted lists from the file instead of loading them: read-only, little RAM. */
@@ -55,6 +66,8 @@ export interface RangeSearchResult {
 export interface SearchOptions {
   /** Inverted lists to visit for this call only, 1..nlist; the index default when omitted. */
   nprobe?: number;
+  /** With refine: candidates re-ranked per result for this call only. */
+  kFactor?: number;
   /** OpenMP threads for this call; by default a shared budget (see setNumThreads). */
   threads?: number;
 }
@@ -62,9 +75,11 @@ export interface SearchOptions {
 
 const MAX_DIMENSION = 65536;
 const MAX_NLIST = 2 ** 31;
-const CONSTRUCTOR_KEYS = ['dimension', 'nlist', 'm', 'nbits', 'metric', 'directMap', 'coalesce'] as const;
+const CONSTRUCTOR_KEYS = ['dimension', 'nlist', 'm', 'nbits', 'metric', 'directMap', 'coalesce', 'refine', 'kFactor'] as const;
 const READ_KEYS = ['mmap'] as const;
-const SEARCH_KEYS = ['nprobe', 'threads'] as const;
+const SEARCH_KEYS = ['nprobe', 'threads', 'kFactor'] as const;
+const RANGE_KEYS = ['nprobe', 'threads'] as const;
+const MAX_K_FACTOR = 1024;
 const WORK_KEYS = ['threads'] as const;
 
 function readMmapOption(options: unknown): boolean {
@@ -110,14 +125,22 @@ export class IndexIVFPQ {
     const nbits = bag.nbits === undefined ? 8 : expectInteger(bag.nbits, 'nbits', 1, 8);
     const metric = bag.metric === undefined ? 'l2' : expectOneOf(bag.metric, 'metric', METRICS);
     const directMap = bag.directMap === undefined ? false : expectBoolean(bag.directMap, 'directMap');
-    this.#native = new binding.NativeIndexIVFPQ(dimension, nlist, m, nbits, metric, directMap);
+    const refine = bag.refine === undefined ? 'none' : expectOneOf(bag.refine, 'refine', REFINES);
+    const kFactor = bag.kFactor === undefined ? 4 : expectInteger(bag.kFactor, 'kFactor', 1, MAX_K_FACTOR);
+    if (refine !== 'none' && directMap) {
+      throw new TypeError("Expected directMap to be unset with refine: a refined index reconstructs from its refine copy");
+    }
+    this.#native = new binding.NativeIndexIVFPQ(dimension, nlist, m, nbits, metric, directMap, refine, kFactor);
     this.#coalescer = this.#makeCoalescer();
     if (bag.coalesce !== undefined) this.coalesceSearches = expectBoolean(bag.coalesce, 'coalesce');
   }
 
   #makeCoalescer(): SearchCoalescer {
     const native = this.#native;
-    return new SearchCoalescer((q, k, nprobe, threads) => native.search(q, k, nprobe, threads), native.dimension);
+    return new SearchCoalescer(
+      (q, k, nprobe, threads, kFactor) => native.search(q, k, nprobe, threads, kFactor),
+      native.dimension,
+    );
   }
 
   /** Whether concurrent search() calls are merged into batched native calls. */
@@ -195,6 +218,14 @@ export class IndexIVFPQ {
   get directMap(): boolean {
     return this.#native.directMap;
   }
+  /** 'none', 'flat' or 'sq8': the second copy used to re-rank PQ candidates. */
+  get refine(): Refine {
+    return this.#native.refine;
+  }
+  /** Default candidates re-ranked per result (0 without refine). */
+  get kFactor(): number {
+    return this.#native.kFactor;
+  }
   /** True when the inverted lists are memory-mapped or on disk: searches only. */
   get readOnly(): boolean {
     return this.#native.readOnly;
@@ -248,14 +279,14 @@ export class IndexIVFPQ {
 
   /** k nearest neighbours of each query; results are n × k, row-major. */
   searchSync(queries: Float32Array, k: number, options?: SearchOptions): SearchResult {
-    const [checked, kk, nprobe, threads] = this.#searchArgs(queries, k, options);
-    return this.#native.searchSync(checked, kk, nprobe, threads);
+    const [checked, kk, nprobe, threads, kFactor] = this.#searchArgs(queries, k, options);
+    return this.#native.searchSync(checked, kk, nprobe, threads, kFactor);
   }
   async search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResult> {
-    const [checked, kk, nprobe, threads] = this.#searchArgs(queries, k, options);
+    const [checked, kk, nprobe, threads, kFactor] = this.#searchArgs(queries, k, options);
     const pending = this.#coalesce
-      ? this.#coalescer.search(checked, kk, nprobe, threads)
-      : this.#native.search(checked, kk, nprobe, threads);
+      ? this.#coalescer.search(checked, kk, nprobe, threads, kFactor)
+      : this.#native.search(checked, kk, nprobe, threads, kFactor);
     return withCallerStack(pending, this.search);
   }
 
@@ -329,7 +360,7 @@ export class IndexIVFPQ {
     const checked = this.#vectors(queries, 'queries');
     if (typeof radius !== 'number') fail('type', 'a number', 'radius', radius);
     if (!Number.isFinite(radius)) fail('range', 'a finite number', 'radius', radius);
-    const bag = expectOptions<RangeSearchOptions>(options, 'options', SEARCH_KEYS);
+    const bag = expectOptions<RangeSearchOptions>(options, 'options', RANGE_KEYS);
     const nprobe = bag.nprobe === undefined ? 0 : expectInteger(bag.nprobe, 'nprobe', 1, this.#native.nlist);
     return [checked, radius, nprobe, threadsOption(bag.threads)];
   }
@@ -357,11 +388,12 @@ export class IndexIVFPQ {
     return threadsOption(expectOptions<WorkOptions>(options, 'options', WORK_KEYS).threads);
   }
 
-  #searchArgs(queries: unknown, k: unknown, options: unknown): [Float32Array, number, number, number] {
+  #searchArgs(queries: unknown, k: unknown, options: unknown): [Float32Array, number, number, number, number] {
     const checked = this.#vectors(queries, 'queries');
     const kk = expectInteger(k, 'k', 1, MAX_K);
     const bag = expectOptions<SearchOptions>(options, 'options', SEARCH_KEYS);
     const nprobe = bag.nprobe === undefined ? 0 : expectInteger(bag.nprobe, 'nprobe', 1, this.#native.nlist);
-    return [checked, kk, nprobe, threadsOption(bag.threads)];
+    const kFactor = bag.kFactor === undefined ? 0 : expectInteger(bag.kFactor, 'kFactor', 1, MAX_K_FACTOR);
+    return [checked, kk, nprobe, threadsOption(bag.threads), kFactor];
   }
 }

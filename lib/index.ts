@@ -2,7 +2,7 @@ export { FaissError } from './errors';
 export { IndexFlat } from './index-flat';
 export type { IndexFlatOptions } from './index-flat';
 export { IndexIVFPQ } from './index-ivfpq';
-export type { IndexIVFPQOptions, RangeSearchOptions, RangeSearchResult, ReadOptions, SearchOptions } from './index-ivfpq';
+export type { IndexIVFPQOptions, RangeSearchOptions, RangeSearchResult, ReadOptions, Refine, SearchOptions } from './index-ivfpq';
 export { IndexShards } from './shards';
 export { mergeOnDisk, mergeOnDiskSync } from './on-disk';
 export type { MergeOnDiskOptions } from './on-disk';

@@ -91,44 +91,103 @@ class Checker {
     return header;
   }
 
+  void Expect(const char (&tag)[5], const char* what) {
+    uint32_t found = Tag();
+    if (found != FourCC(tag)) Fail(std::string("expected ") + what + " ('" + tag + "'), found '" + TagText(found) + "'");
+  }
+
+  // Accepted shapes: IwPQ; IxPT(IwPQ); IxM2(IxRF(IwPQ, refine)); IxM2(IxPT(IxRF(IwPQ, refine))).
   void Index() {
     uint32_t tag = Tag();
-    if (tag == FourCC("IxPT")) {
-      PreTransform();
+    if (tag == FourCC("IxM2")) {
+      Header map = ReadHeader("id map");
+      uint32_t inner = Tag();
+      if (inner == FourCC("IxPT")) {
+        Header pre = PreTransformHead();
+        if (pre.d != map.d || pre.ntotal != map.ntotal) Fail("id map and pre-transform disagree on dimension or size");
+        Expect("IxRF", "a refined index");
+        Refine(pre, /*cosine=*/true);
+      } else if (inner == FourCC("IxRF")) {
+        Refine(map, /*cosine=*/false);
+      } else {
+        Fail("expected a refined index ('IxRF') inside the id map, found '" + TagText(inner) + "'");
+      }
+      uint64_t ids = VectorCount(8, "id map");
+      if (ids != uint64_t(map.ntotal)) Fail("id map holds " + std::to_string(ids) + " ids for " + std::to_string(map.ntotal) + " rows");
+      SkipElements(ids, 8);
+    } else if (tag == FourCC("IxPT")) {
+      Header pre = PreTransformHead();
+      Expect("IwPQ", "an IndexIVFPQ");
+      IvfPq(&pre, /*fewer_allowed=*/false, /*inner_product=*/true);
     } else if (tag == FourCC("IwPQ")) {
-      IvfPq(nullptr);
+      IvfPq(nullptr, false, false);
     } else {
-      Fail("expected an IndexIVFPQ ('IwPQ') or a normalising IndexPreTransform ('IxPT'), found '" +
-           TagText(tag) + "'");
+      Fail("expected an IndexIVFPQ ('IwPQ'), a normalising IndexPreTransform ('IxPT') or a refined index "
+           "('IxM2'), found '" + TagText(tag) + "'");
     }
     if (in_.Remaining() != 0) Fail(std::to_string(in_.Remaining()) + " unexpected bytes after the index");
   }
 
-  void PreTransform() {
+  Header PreTransformHead() {
     Header outer = ReadHeader("pre-transform");
     int32_t transforms = Get<int32_t>();
     if (transforms != 1) Fail("expected exactly one transform, found " + std::to_string(transforms));
-    uint32_t tag = Tag();
-    if (tag != FourCC("VNrm")) Fail("expected an L2 normalisation ('VNrm'), found '" + TagText(tag) + "'");
+    Expect("VNrm", "an L2 normalisation");
     float norm = Get<float>();
     if (norm != 2.0f) Fail("expected an L2 normalisation (norm 2), found norm " + std::to_string(norm));
     int32_t d_in = Get<int32_t>();
     int32_t d_out = Get<int32_t>();
     Bool("transform is_trained");
     if (d_in != outer.d || d_out != outer.d) Fail("normalisation dimensions do not match the index");
-    uint32_t inner = Tag();
-    if (inner != FourCC("IwPQ")) Fail("expected an IndexIVFPQ ('IwPQ') inside, found '" + TagText(inner) + "'");
-    IvfPq(&outer);
+    return outer;
   }
 
-  void IvfPq(const Header* outer) {
+  void Refine(const Header& outer, bool cosine) {
+    Header refine = ReadHeader("refine");
+    if (refine.d != outer.d || refine.ntotal != outer.ntotal) Fail("refined index disagrees with its wrapper on dimension or size");
+    if (cosine && refine.metric != kMetricInnerProduct) Fail("a normalised index must use inner product");
+    Expect("IwPQ", "an IndexIVFPQ as the refined index's base");
+    IvfPq(&refine, /*fewer_allowed=*/true, cosine);
+    RefineStorage(refine);
+    float k_factor = Get<float>();
+    if (!(k_factor >= 1 && k_factor <= 1024)) Fail("refine k_factor is outside 1..1024");
+  }
+
+  void RefineStorage(const Header& refine) {
+    uint32_t tag = Tag();
+    if (tag == FourCC("IxF2") || tag == FourCC("IxFI") || tag == FourCC("IxFl")) {
+      Header flat = ReadHeader("refine flat index");
+      if (flat.d != refine.d || flat.ntotal != refine.ntotal) Fail("refine flat index size differs from the refined index");
+      uint64_t floats = VectorCount(4, "refine vectors");
+      if (floats % uint64_t(flat.d) != 0 || floats / uint64_t(flat.d) != uint64_t(flat.ntotal)) Fail("refine vectors do not match its size");
+      SkipElements(floats, 4);
+    } else if (tag == FourCC("IxSQ")) {
+      Header sq = ReadHeader("refine scalar quantizer");
+      if (sq.d != refine.d || sq.ntotal != refine.ntotal) Fail("refine scalar quantizer size differs from the refined index");
+      if (Get<int32_t>() != 0) Fail("only the 8-bit scalar quantizer (QT_8bit) is supported for refinement");
+      Get<int32_t>();  // range statistic
+      Get<float>();    // its argument
+      if (Get<uint64_t>() != uint64_t(sq.d)) Fail("scalar quantizer dimension differs");
+      if (Get<uint64_t>() != uint64_t(sq.d)) Fail("scalar quantizer code size is not one byte per dimension");
+      uint64_t trained = VectorCount(4, "scalar quantizer ranges");
+      if (trained != 0 && trained != 2 * uint64_t(sq.d)) Fail("scalar quantizer ranges have the wrong size");
+      if (sq.is_trained && trained == 0) Fail("a trained scalar quantizer has no ranges");
+      SkipElements(trained, 4);
+      uint64_t codes = VectorCount(1, "scalar quantizer codes");
+      if (codes != uint64_t(sq.ntotal) * uint64_t(sq.d)) Fail("scalar quantizer codes do not match its size");
+      SkipElements(codes, 1);
+    } else {
+      Fail("expected a flat or scalar-quantizer refine index, found '" + TagText(tag) + "'");
+    }
+  }
+
+  void IvfPq(const Header* outer, bool fewer_allowed, bool inner_product) {
     Header header = ReadHeader("IVF-PQ");
     if (outer != nullptr) {
-      if (header.d != outer->d || header.ntotal != outer->ntotal) {
-        Fail("pre-transform and IVF-PQ disagree on dimension or vector count");
-      }
-      if (header.metric != kMetricInnerProduct) Fail("a normalised index must use inner product");
+      bool count_ok = fewer_allowed ? header.ntotal <= outer->ntotal : header.ntotal == outer->ntotal;
+      if (header.d != outer->d || !count_ok) Fail("IVF-PQ disagrees with its wrapper on dimension or vector count");
     }
+    if (inner_product && header.metric != kMetricInnerProduct) Fail("a normalised index must use inner product");
     uint64_t nlist = Get<uint64_t>();
     if (nlist < 1 || nlist > (uint64_t(1) << 31)) Fail("nlist " + std::to_string(nlist) + " is outside 1..2^31");
     uint64_t nprobe = Get<uint64_t>();
@@ -137,8 +196,7 @@ class Checker {
     DirectMap(header);
     Bool("by_residual");
     uint64_t code_size = Get<uint64_t>();
-    uint64_t pq_m = ProductQuantizer(header, code_size);
-    (void)pq_m;
+    ProductQuantizer(header, code_size);
     InvertedLists(header, nlist, code_size);
   }
 
@@ -176,7 +234,7 @@ class Checker {
     }
   }
 
-  uint64_t ProductQuantizer(const Header& ivf, uint64_t code_size) {
+  void ProductQuantizer(const Header& ivf, uint64_t code_size) {
     uint64_t d = Get<uint64_t>();
     uint64_t m = Get<uint64_t>();
     uint64_t nbits = Get<uint64_t>();
@@ -191,7 +249,6 @@ class Checker {
     }
     if (ivf.is_trained && floats != expected) Fail("a trained index has no PQ centroids");
     SkipElements(floats, 4);
-    return m;
   }
 
   void InvertedLists(const Header& ivf, uint64_t nlist, uint64_t code_size) {

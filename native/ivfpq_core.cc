@@ -1,7 +1,10 @@
 #include "ivfpq_core.h"
 
 #include <faiss/IndexFlat.h>
+#include <faiss/IndexIDMap.h>
 #include <faiss/IndexPreTransform.h>
+#include <faiss/IndexRefine.h>
+#include <faiss/IndexScalarQuantizer.h>
 #include <faiss/VectorTransform.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
@@ -14,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -74,21 +78,55 @@ IvfpqCore::IvfpqCore(const IvfpqConfig& config) : metric_(config.metric) {
       quantizer, config.dimension, config.nlist, config.m, config.nbits, faiss_metric);
   ivf->own_fields = true;
   ivf_ = ivf.get();
+  std::unique_ptr<faiss::Index> inner = std::move(ivf);
+  faiss::IndexRefine* refine = nullptr;
+  if (config.refine != RefineKind::None) {
+    faiss::Index* exact = config.refine == RefineKind::Flat
+                              ? static_cast<faiss::Index*>(new faiss::IndexFlat(config.dimension, faiss_metric))
+                              : new faiss::IndexScalarQuantizer(config.dimension,
+                                                                faiss::ScalarQuantizer::QT_8bit, faiss_metric);
+    refine = new faiss::IndexRefine(inner.release(), exact);
+    refine->own_fields = true;
+    refine->own_refine_index = true;
+    refine->k_factor = config.k_factor;
+    inner.reset(refine);
+  }
   if (config.metric == Metric::Cosine) {
     auto wrapper = std::make_unique<faiss::IndexPreTransform>(
-        new faiss::NormalizationTransform(config.dimension, 2.0), ivf.release());
+        new faiss::NormalizationTransform(config.dimension, 2.0), inner.release());
     wrapper->own_fields = true;
-    root_ = std::move(wrapper);
-  } else {
-    root_ = std::move(ivf);
+    inner = std::move(wrapper);
   }
+  if (refine != nullptr) {
+    auto map = std::make_unique<faiss::IndexIDMap2>(inner.release());
+    map->own_fields = true;
+    refine_ = std::make_unique<RefineStage>(map.get(), refine);
+    inner = std::move(map);
+  }
+  root_ = std::move(inner);
+  CollectWrappers();
   RefreshCounters();
 }
 
-IvfpqCore::IvfpqCore(std::unique_ptr<faiss::Index> root, faiss::IndexIVFPQ* ivf, Metric metric)
-    : root_(std::move(root)), ivf_(ivf), metric_(metric) {
+IvfpqCore::IvfpqCore(std::unique_ptr<faiss::Index> root, faiss::IndexIVFPQ* ivf, Metric metric,
+                     std::unique_ptr<RefineStage> refine)
+    : root_(std::move(root)), ivf_(ivf), refine_(std::move(refine)), metric_(metric) {
+  CollectWrappers();
   nprobe_.store(ivf_->nprobe);
   RefreshCounters();
+}
+
+void IvfpqCore::CollectWrappers() {
+  for (faiss::Index* node = root_.get(); node != ivf_;) {
+    wrappers_.push_back(node);
+    if (auto* map = dynamic_cast<faiss::IndexIDMap2*>(node)) {
+      node = map->index;
+    } else if (auto* pre = dynamic_cast<faiss::IndexPreTransform*>(node)) {
+      node = pre->index;
+    } else {
+      node = static_cast<faiss::IndexRefine*>(node)->base_index;
+    }
+  }
 }
 
 std::unique_ptr<IvfpqCore> IvfpqCore::ReadFile(const std::string& path, bool mmap) {
@@ -146,37 +184,49 @@ std::unique_ptr<IvfpqCore> IvfpqCore::ReadBuffer(const uint8_t* data, size_t siz
 
 std::unique_ptr<IvfpqCore> IvfpqCore::Adopt(std::unique_ptr<faiss::Index> root,
                                             const std::string& source) {
-  faiss::Index* inner = root.get();
-  Metric metric;
-  if (auto* pre = dynamic_cast<faiss::IndexPreTransform*>(root.get())) {
+  auto unsupported = [&](const std::string& what) {
+    ThrowFaiss("unsupported index in " + source + ": " + what, codes::kBadFile);
+  };
+  faiss::Index* node = root.get();
+  auto* id_map = dynamic_cast<faiss::IndexIDMap2*>(node);
+  if (id_map != nullptr) node = id_map->index;
+  Metric metric = Metric::L2;
+  bool cosine = false;
+  if (auto* pre = dynamic_cast<faiss::IndexPreTransform*>(node)) {
     auto* norm = pre->chain.size() == 1
                      ? dynamic_cast<faiss::NormalizationTransform*>(pre->chain[0])
                      : nullptr;
     if (norm == nullptr || norm->norm != 2.0f || pre->index == nullptr ||
         pre->index->metric_type != faiss::METRIC_INNER_PRODUCT) {
-      ThrowFaiss("unsupported index in " + source +
-                     ": a pre-transformed index must be L2 normalisation in front of an "
-                     "inner-product IVF-PQ",
-                 codes::kBadFile);
+      unsupported("a pre-transformed index must be L2 normalisation in front of an inner-product IVF-PQ");
     }
-    inner = pre->index;
-    metric = Metric::Cosine;
-  } else {
-    metric = root->metric_type == faiss::METRIC_INNER_PRODUCT ? Metric::InnerProduct : Metric::L2;
+    node = pre->index;
+    cosine = true;
   }
-  if (inner == nullptr || typeid(*inner) != typeid(faiss::IndexIVFPQ)) {
-    ThrowFaiss("unsupported index in " + source + ": expected IndexIVFPQ, found " +
-                   (inner ? typeid(*inner).name() : "nothing"),
-               codes::kBadFile);
+  auto* refine = dynamic_cast<faiss::IndexRefine*>(node);
+  if (refine != nullptr) node = refine->base_index;
+  if ((id_map != nullptr) != (refine != nullptr)) {
+    unsupported("an id map is only supported around a refined IVF-PQ");
   }
-  if (inner->metric_type != faiss::METRIC_L2 && inner->metric_type != faiss::METRIC_INNER_PRODUCT) {
-    ThrowFaiss("unsupported index in " + source + ": metric must be L2 or inner product",
-               codes::kBadFile);
+  if (node == nullptr || typeid(*node) != typeid(faiss::IndexIVFPQ)) {
+    unsupported(std::string("expected IndexIVFPQ, found ") + (node ? typeid(*node).name() : "nothing"));
   }
-  auto* ivf = static_cast<faiss::IndexIVFPQ*>(inner);
+  if (node->metric_type != faiss::METRIC_L2 && node->metric_type != faiss::METRIC_INNER_PRODUCT) {
+    unsupported("metric must be L2 or inner product");
+  }
+  metric = cosine ? Metric::Cosine
+                  : node->metric_type == faiss::METRIC_INNER_PRODUCT ? Metric::InnerProduct : Metric::L2;
+  auto* ivf = static_cast<faiss::IndexIVFPQ*>(node);
+  std::unique_ptr<RefineStage> stage;
+  if (refine != nullptr) {
+    RefineStage::KindOf(refine->refine_index, ivf->metric_type, source);
+    if (!ivf->direct_map.no()) unsupported("a refined index keeps no direct map");
+    stage = std::make_unique<RefineStage>(id_map, refine);
+    stage->CheckRows(*ivf, source);
+  }
   CheckDirectMap(*ivf, source);
   ivf->nprobe = std::min(ivf->nprobe, ivf->nlist);
-  auto core = std::unique_ptr<IvfpqCore>(new IvfpqCore(std::move(root), ivf, metric));
+  auto core = std::unique_ptr<IvfpqCore>(new IvfpqCore(std::move(root), ivf, metric, std::move(stage)));
   core->has_direct_map_.store(!ivf->direct_map.no());
   return core;
 }
@@ -211,9 +261,17 @@ void IvfpqCore::CheckWritable(const char* operation) const {
 }
 
 void IvfpqCore::RefreshCounters() {
-  ntotal_.store(root_->ntotal);
+  SyncWrapperCounts();
+  ntotal_.store(ivf_->ntotal);
   is_trained_.store(root_->is_trained);
   memory_bytes_.store(ComputeMemoryBytes());
+}
+
+void IvfpqCore::SyncWrapperCounts() {
+  // With refinement, wrappers count rows (removed ones included), as Faiss's
+  // IndexRefine and IndexIDMap2 do; otherwise the IVF-PQ's vectors.
+  idx_t count = refine_ ? refine_->rows() : ivf_->ntotal;
+  for (faiss::Index* wrapper : wrappers_) wrapper->ntotal = count;
 }
 
 void IvfpqCore::Train(idx_t n, const float* x) {
@@ -245,6 +303,25 @@ void IvfpqCore::Add(idx_t n, const float* x, const idx_t* ids) {
                    std::to_string(ids[i]));
       }
     }
+  }
+  if (refine_) {
+    std::vector<idx_t> sequential;
+    if (ids == nullptr) {
+      sequential.resize(n);
+      for (idx_t i = 0; i < n; i++) sequential[i] = ivf_->ntotal + i;
+      ids = sequential.data();
+    }
+    std::vector<float> normalized;
+    if (metric_ == Metric::Cosine) {
+      normalized = NormalizedCopy(n, ivf_->d, x);
+      x = normalized.data();
+    }
+    // The IVF-PQ stores row numbers; see refine_stage.h.
+    std::vector<idx_t> rows(n);
+    for (idx_t i = 0; i < n; i++) rows[i] = refine_->rows() + i;
+    ivf_->add_with_ids(n, x, rows.data());
+    refine_->AppendRows(n, x, ids);
+  } else if (ids != nullptr) {
     root_->add_with_ids(n, x, ids);
   } else {
     root_->add(n, x);
@@ -252,8 +329,8 @@ void IvfpqCore::Add(idx_t n, const float* x, const idx_t* ids) {
   RefreshCounters();
 }
 
-void IvfpqCore::Search(idx_t n, const float* x, idx_t k, size_t nprobe, float* distances,
-                       idx_t* labels) const {
+void IvfpqCore::Search(idx_t n, const float* x, idx_t k, size_t nprobe, float k_factor,
+                       float* distances, idx_t* labels) const {
   if (!is_trained()) {
     ThrowFaiss("index is not trained: call train() before searching", codes::kNotTrained);
   }
@@ -265,7 +342,16 @@ void IvfpqCore::Search(idx_t n, const float* x, idx_t k, size_t nprobe, float* d
   }
   faiss::SearchParametersIVF params;
   params.nprobe = nprobe > 0 ? nprobe : nprobe_.load();
-  ivf_->search(n, x, k, distances, labels, &params);
+  if (!refine_) {
+    ivf_->search(n, x, k, distances, labels, &params);
+    return;
+  }
+  float factor = k_factor > 0 ? k_factor : refine_->k_factor();
+  idx_t candidates = std::max<idx_t>(k, static_cast<idx_t>(std::ceil(double(k) * factor)));
+  std::vector<float> candidate_distances(static_cast<size_t>(n * candidates));
+  std::vector<idx_t> candidate_rows(static_cast<size_t>(n * candidates));
+  ivf_->search(n, x, candidates, candidate_distances.data(), candidate_rows.data(), &params);
+  refine_->Rerank(n, x, candidates, candidate_rows.data(), k, distances, labels);
 }
 
 void IvfpqCore::WriteFile(const std::string& path) {
@@ -309,19 +395,22 @@ std::vector<uint8_t> IvfpqCore::WriteBuffer() {
 size_t IvfpqCore::RemoveIds(idx_t n, const idx_t* ids) {
   CheckWritable("remove ids");
   size_t removed;
-  if (has_direct_map()) {
+  if (refine_) {
+    std::vector<idx_t> rows = refine_->TakeRows(n, ids);
+    removed = ivf_->remove_ids(faiss::IDSelectorBatch(rows.size(), rows.data()));
+  } else if (has_direct_map()) {
     // Faiss's hashtable direct map only accepts an explicit id array.
     removed = ivf_->remove_ids(faiss::IDSelectorArray(n, ids));
   } else {
     removed = ivf_->remove_ids(faiss::IDSelectorBatch(n, ids));
   }
-  root_->ntotal = ivf_->ntotal;
   RefreshCounters();
   return removed;
 }
 
 void IvfpqCore::SetDirectMap(bool enabled) {
   CheckWritable("change the direct map");
+  if (refine_) ThrowFaiss("a refined index needs no direct map: reconstruct() reads the refine copy", codes::kIncompatible);
   // A hashtable, not an array: it accepts arbitrary 64-bit ids and removals.
   ivf_->set_direct_map_type(enabled ? faiss::DirectMap::Hashtable : faiss::DirectMap::NoMap);
   has_direct_map_.store(enabled);
@@ -329,6 +418,10 @@ void IvfpqCore::SetDirectMap(bool enabled) {
 }
 
 void IvfpqCore::Reconstruct(idx_t id, float* out) const {
+  if (refine_) {
+    refine_->Reconstruct(id, out);
+    return;
+  }
   if (!has_direct_map()) {
     ThrowFaiss("reconstruct needs a direct map: create the index with { directMap: true }",
                codes::kNoDirectMap);
@@ -356,6 +449,7 @@ std::unique_ptr<faiss::RangeSearchResult> IvfpqCore::RangeSearch(idx_t n, const 
   params.nprobe = nprobe > 0 ? nprobe : nprobe_.load();
   auto result = std::make_unique<faiss::RangeSearchResult>(n);
   ivf_->range_search(n, x, radius, result.get(), &params);
+  if (refine_) refine_->RowsToIds(result->lims[n], result->labels);
   return result;
 }
 
@@ -363,6 +457,7 @@ void IvfpqCore::MergeFrom(IvfpqCore& other) {
   CheckWritable("merge into this index");
   other.CheckWritable("merge from the other index");
   if (&other == this) ThrowFaiss("cannot merge an index into itself", codes::kIncompatible);
+  if (refine_ || other.refine_) ThrowFaiss("cannot merge refined indexes", codes::kIncompatible);
   if (metric_ != other.metric_ || ivf_->d != other.ivf_->d || ivf_->nlist != other.ivf_->nlist ||
       ivf_->pq.M != other.ivf_->pq.M || ivf_->pq.nbits != other.ivf_->pq.nbits) {
     ThrowFaiss("cannot merge: the indexes differ in metric, dimension, nlist, m or nbits",
@@ -389,8 +484,6 @@ void IvfpqCore::MergeFrom(IvfpqCore& other) {
     ThrowFaiss("cannot merge indexes that keep a direct map", codes::kIncompatible);
   }
   ivf_->merge_from(*other.ivf_, 0);
-  root_->ntotal = ivf_->ntotal;
-  other.root_->ntotal = other.ivf_->ntotal;
   RefreshCounters();
   other.RefreshCounters();
 }
@@ -402,6 +495,7 @@ std::unique_ptr<IvfpqCore> IvfpqCore::MergeOnDisk(const std::vector<std::string>
   std::vector<const faiss::InvertedLists*> lists;
   for (const std::string& path : shard_paths) {
     auto shard = ReadFile(path, /*mmap=*/true);
+    if (shard->refine_) ThrowFaiss("cannot merge refined shard '" + path + "' on disk", codes::kIncompatible);
     const IvfpqCore& first = shards.empty() ? *shard : *shards.front();
     if (!shard->is_trained() || shard->metric_ != first.metric_ || shard->ivf_->d != first.ivf_->d ||
         shard->ivf_->nlist != first.ivf_->nlist || shard->ivf_->code_size != first.ivf_->code_size ||
@@ -418,7 +512,7 @@ std::unique_ptr<IvfpqCore> IvfpqCore::MergeOnDisk(const std::vector<std::string>
                                                              merged.ivf_->code_size, data_path.c_str());
   size_t ntotal = on_disk->merge_from(lists.data(), static_cast<int>(lists.size()));
   merged.ivf_->replace_invlists(on_disk.release(), /*own=*/true);
-  merged.ivf_->ntotal = merged.root_->ntotal = static_cast<idx_t>(ntotal);
+  merged.ivf_->ntotal = static_cast<idx_t>(ntotal);
   merged.read_only_ = true;
   merged.RefreshCounters();
   return std::move(shards.front());
@@ -437,6 +531,7 @@ int64_t IvfpqCore::ComputeMemoryBytes() const {
   bytes += ivf_->quantizer != nullptr ? ivf_->quantizer->ntotal * ivf_->d * int64_t(sizeof(float)) : 0;
   bytes += static_cast<int64_t>(ivf_->pq.centroids.size() * sizeof(float));
   bytes += static_cast<int64_t>(ivf_->precomputed_table.size() * sizeof(float));
+  if (refine_) bytes += refine_->MemoryBytes();
   return bytes;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "metric.h"
+#include "refine_stage.h"
 
 namespace faiss_native {
 
@@ -24,6 +25,8 @@ struct IvfpqConfig {
   int64_t m = 0;
   int64_t nbits = 8;
   Metric metric = Metric::L2;
+  RefineKind refine = RefineKind::None;
+  float k_factor = 4;
 };
 
 class IvfpqCore {
@@ -36,8 +39,8 @@ class IvfpqCore {
   void Train(idx_t n, const float* x);
   // ids == nullptr assigns ntotal .. ntotal + n - 1.
   void Add(idx_t n, const float* x, const idx_t* ids);
-  // nprobe == 0 uses the index's default.
-  void Search(idx_t n, const float* x, idx_t k, size_t nprobe, float* distances,
+  // nprobe == 0 uses the index's default; k_factor == 0 the refine default.
+  void Search(idx_t n, const float* x, idx_t k, size_t nprobe, float k_factor, float* distances,
               idx_t* labels) const;
   // Atomic: a temporary file in the same directory, fsync, rename.
   void WriteFile(const std::string& path);
@@ -67,6 +70,8 @@ class IvfpqCore {
   int64_t m() const { return static_cast<int64_t>(ivf_->pq.M); }
   int64_t nbits() const { return static_cast<int64_t>(ivf_->pq.nbits); }
   bool read_only() const { return read_only_; }
+  RefineKind refine_kind() const { return refine_ ? refine_->kind() : RefineKind::None; }
+  float k_factor() const { return refine_ ? refine_->k_factor() : 0; }
   Metric metric() const { return metric_; }
 
   // Safe to read while another thread mutates the index.
@@ -79,7 +84,12 @@ class IvfpqCore {
   int64_t memory_bytes() const { return memory_bytes_.load(); }
 
  private:
-  IvfpqCore(std::unique_ptr<faiss::Index> root, faiss::IndexIVFPQ* ivf, Metric metric);
+  IvfpqCore(std::unique_ptr<faiss::Index> root, faiss::IndexIVFPQ* ivf, Metric metric,
+            std::unique_ptr<RefineStage> refine);
+  // Faiss wrappers (id map, pre-transform, refine) keep their own counts, which
+  // the file format records; keep them equal to the IVF-PQ's after a mutation.
+  void SyncWrapperCounts();
+  void CollectWrappers();
   static std::unique_ptr<IvfpqCore> Adopt(std::unique_ptr<faiss::Index> root, const std::string& source);
   static void CheckDirectMap(const faiss::IndexIVF& ivf, const std::string& source);
   // A FaissError unless this index may be modified.
@@ -88,10 +98,13 @@ class IvfpqCore {
   void RefreshCounters();
   int64_t ComputeMemoryBytes() const;
 
-  // What is persisted: the IVF-PQ itself, or for cosine an IndexPreTransform
-  // that L2-normalises in front of an inner-product IVF-PQ.
+  // What is persisted: the IVF-PQ itself; for cosine an IndexPreTransform that
+  // L2-normalises in front of an inner-product IVF-PQ; with refinement, an
+  // IndexIDMap2 around IndexRefine (see refine_stage.h).
   std::unique_ptr<faiss::Index> root_;
   faiss::IndexIVFPQ* ivf_;
+  std::unique_ptr<RefineStage> refine_;  // null without refinement
+  std::vector<faiss::Index*> wrappers_;  // root_ .. the node above ivf_
   Metric metric_;
   std::atomic<int64_t> ntotal_{0};
   std::atomic<bool> is_trained_{false};

@@ -55,10 +55,12 @@ Napi::Function IvfpqWrap::DefineClass(Napi::Env env) {
           InstanceAccessor<&IvfpqWrap::GetMemoryBytes>("memoryBytes"),
           InstanceAccessor<&IvfpqWrap::GetDirectMap>("directMap"),
           InstanceAccessor<&IvfpqWrap::GetReadOnly>("readOnly"),
+          InstanceAccessor<&IvfpqWrap::GetRefine>("refine"),
+          InstanceAccessor<&IvfpqWrap::GetKFactor>("kFactor"),
       });
 }
 
-// new NativeIndexIVFPQ(dimension, nlist, m, nbits, metric, directMap), or, internally,
+// new NativeIndexIVFPQ(dimension, nlist, m, nbits, metric, directMap, refine, kFactor), or, internally,
 // new NativeIndexIVFPQ(External<IvfpqCore>) to adopt an index read from disk.
 IvfpqWrap::IvfpqWrap(const Napi::CallbackInfo& info)
     : ObjectWrap<IvfpqWrap>(info), slot_(std::make_shared<IndexSlot<IvfpqCore>>()) {
@@ -73,6 +75,17 @@ IvfpqWrap::IvfpqWrap(const Napi::CallbackInfo& info)
       config.m = IntegerArg(info[2], "m", 1, config.dimension);
       config.nbits = IntegerArg(info[3], "nbits", 1, 8);
       config.metric = MetricArg(info[4]);
+      if (info.Length() > 6 && !info[6].IsUndefined()) {
+        std::string refine = info[6].IsString() ? info[6].As<Napi::String>().Utf8Value() : "";
+        if (refine == "flat") {
+          config.refine = RefineKind::Flat;
+        } else if (refine == "sq8") {
+          config.refine = RefineKind::SQ8;
+        } else if (refine != "none") {
+          ThrowType("Expected 'none', 'flat' or 'sq8' for refine but received " + DescribeValue(info[6]));
+        }
+        config.k_factor = static_cast<float>(IntegerArg(info[7], "kFactor", 1, 1024));
+      }
       if (config.dimension % config.m != 0) {
         ThrowRange("Expected m to divide dimension (" + std::to_string(config.dimension) +
                    ") but received " + std::to_string(config.m));
@@ -171,12 +184,16 @@ PreparedOp IvfpqWrap::PrepareSearch(const Napi::CallbackInfo& info) {
     nprobe = IntegerArg(info[2], "nprobe", 0, nlist_);
   }
   int threads = ThreadsArg(info, 3);
+  float k_factor = 0;  // 0: the index's default
+  if (info.Length() > 4 && !info[4].IsUndefined()) {
+    k_factor = static_cast<float>(IntegerArg(info[4], "kFactor", 0, 1024));
+  }
   call.pins.push_back(info.This());
   auto slot = slot_;
   return {"faiss-native:search", Access::Shared, call.pins,
-          [slot, call, nprobe, threads] {
+          [slot, call, nprobe, threads, k_factor] {
             ThreadScope scope(threads, call.n);
-            slot->Live().Search(call.n, call.queries, call.k, static_cast<size_t>(nprobe),
+            slot->Live().Search(call.n, call.queries, call.k, static_cast<size_t>(nprobe), k_factor,
                                 call.distances, call.labels);
           },
           call.Settle()};
@@ -425,6 +442,12 @@ Napi::Value IvfpqWrap::GetDirectMap(const Napi::CallbackInfo& info) {
 }
 Napi::Value IvfpqWrap::GetReadOnly(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), LiveCore(info.Env()).read_only());
+}
+Napi::Value IvfpqWrap::GetRefine(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), RefineKindName(LiveCore(info.Env()).refine_kind()));
+}
+Napi::Value IvfpqWrap::GetKFactor(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), LiveCore(info.Env()).k_factor());
 }
 Napi::Value IvfpqWrap::GetMemoryBytes(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(LiveCore(info.Env()).memory_bytes()));

@@ -75,6 +75,8 @@ class IvfpqWrap : public Napi::ObjectWrap<IvfpqWrap> {
   Napi::Value GetMemoryBytes(const Napi::CallbackInfo& info);
   Napi::Value GetDirectMap(const Napi::CallbackInfo& info);
   Napi::Value GetReadOnly(const Napi::CallbackInfo& info);
+  Napi::Value GetRefine(const Napi::CallbackInfo& info);
+  Napi::Value GetKFactor(const Napi::CallbackInfo& info);
   // A mutation's settle step: refresh what V8 is told, resolve with value.
   std::function<Napi::Value(Napi::Env)> SettleMutation();
 
