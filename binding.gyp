@@ -1,7 +1,12 @@
 {
   "variables": {
     # Where libfaiss.a and OpenBLAS live; override with FAISS_NATIVE_LIBDIR for other layouts.
-    "faiss_libdir%": "<!(node -p \"process.env.FAISS_NATIVE_LIBDIR || '/usr/lib/' + require('child_process').execSync('gcc -print-multiarch').toString().trim()\")"
+    "faiss_libdir%": "<!(node -p \"process.env.FAISS_NATIVE_LIBDIR || '/usr/lib/' + require('child_process').execSync('gcc -print-multiarch').toString().trim()\")",
+    # 1 for the self-contained prebuilt binaries (scripts/prebuild.mjs): static Faiss and OpenBLAS,
+    # and gomp_lib, a renamed libgomp shipped beside the .node. 0, the default, links the system's
+    # OpenBLAS and libgomp dynamically.
+    "static_deps%": 0,
+    "gomp_lib%": ""
   },
   "targets": [
     {
@@ -19,6 +24,7 @@
         "native/metric.cc",
         "native/op_queue.cc",
         "native/operation.cc",
+        "native/refine_stage.cc",
         "native/search_call.cc",
         "native/threads.cc",
         "native/vectors.cc"
@@ -33,8 +39,29 @@
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fopenmp", "-fvisibility=hidden", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "ldflags": ["-fopenmp", "-Wl,--exclude-libs,ALL", "-Wl,--as-needed"],
-      "libraries": ["<(faiss_libdir)/libfaiss.a", "-lopenblas", "-lgomp"]
+      "ldflags": ["-Wl,--exclude-libs,ALL", "-Wl,--as-needed"],
+      "conditions": [
+        ["static_deps==1", {
+          # OpenBLAS's LAPACK needs two libgfortran routines; libgfortran.a cannot go into a .so.
+          # libstdcxx_compat.c keeps the binary within GCC 11's libstdc++ (GLIBCXX_3.4.29).
+          "sources": ["native/gfortran_shim.c", "native/libstdcxx_compat.c"],
+          "libraries": [
+            "<(faiss_libdir)/libfaiss.a",
+            "<(faiss_libdir)/openblas-openmp/libopenblas.a",
+            "<(gomp_lib)",
+            "-lm"
+          ],
+          # Finds the libgomp shipped beside the .node, wherever the package is installed.
+          "ldflags": [
+            "-Wl,-rpath,'$$ORIGIN'",
+            "-Wl,--wrap=_ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE"
+          ],
+          "copies": [{ "destination": "<(PRODUCT_DIR)", "files": ["<(gomp_lib)"] }]
+        }, {
+          "ldflags": ["-fopenmp"],
+          "libraries": ["<(faiss_libdir)/libfaiss.a", "-lopenblas", "-lgomp"]
+        }]
+      ]
     }
   ]
 }
