@@ -1,4 +1,5 @@
 import { binding, type NativeIndexIVFPQ } from './binding';
+import type { BuildOptions } from './build';
 import { SearchCoalescer } from './coalescer';
 import { withCallerStack } from './errors';
 import type { SearchResult, WorkOptions } from './results';
@@ -179,6 +180,16 @@ export class IndexIVFPQ {
   /** Reads the bytes toBuffer() (or writeSync) produced, straight from the buffer. */
   static fromBuffer(buffer: Uint8Array | ArrayBuffer): IndexIVFPQ {
     return IndexIVFPQ.#adopt(binding.NativeIndexIVFPQ.fromBuffer(buffer));
+  }
+
+  /**
+   * Builds a tuned index in one call: recommended parameters, sampled
+   * training, add, and the default nprobe measured on held-out vectors to meet
+   * targetRecall (see buildIndex for `report` with the figures).
+   */
+  static async build(vectors: Float32Array, options: BuildOptions): Promise<IndexIVFPQ> {
+    const { buildIndex } = await import('./build');
+    return (await buildIndex(vectors, options)).index;
   }
 
   /** @internal Used by mergeOnDisk. */

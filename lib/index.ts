@@ -12,3 +12,7 @@ export { getNumThreads, setNumThreads } from './threads';
 export { recommendParams, type RecommendParamsOptions, type RecommendedParams } from './recommend';
 export { buildSharded } from './sharded-build';
 export type { ShardedBuildOptions, ShardedBuildProgress, ShardedBuildResult, VectorBatch } from './sharded-build';
+export { buildIndex } from './build';
+export type { BuildOptions, BuildProgress, BuildReport } from './build';
+export { recallAt, tuneNprobe } from './tune';
+export type { TuneOptions, TunePoint, TuneResult } from './tune';

@@ -1,0 +1,140 @@
+import { IndexFlat } from './index-flat';
+import type { IndexIVFPQ } from './index-ivfpq';
+import { MAX_K, expectBigInt64Array, expectInteger, expectOptions, expectVectors, fail } from './validate';
+
+export interface TuneOptions {
+  /** Neighbours per query the recall is measured on. Default 10. */
+  k?: number;
+  /** Wanted recall@k, in (0, 1]. Default 0.9. */
+  targetRecall?: number;
+  /** Exact top-k ids per query (n × k, row-major), in the index's id space. */
+  groundTruth?: BigInt64Array;
+  /** Or the vectors the index holds, for a brute-force ground truth. */
+  vectors?: Float32Array;
+  /** Their ids (default: row numbers, as add() assigns them). */
+  ids?: BigInt64Array;
+}
+
+export interface TunePoint {
+  nprobe: number;
+  recall: number;
+  /** Queries per second of one batched search at this nprobe, on this machine, now. */
+  qps: number;
+}
+
+export interface TuneResult {
+  /** The smallest nprobe that met the target, or the best one found when none did. */
+  nprobe: number;
+  recall: number;
+  /** Whether targetRecall was met. */
+  reached: boolean;
+  curve: TunePoint[];
+}
+
+const KEYS = ['k', 'targetRecall', 'groundTruth', 'vectors', 'ids'] as const;
+
+/** recall@k: |returned top-k ∩ true top-k| / k, averaged over queries. */
+export function recallAt(labels: BigInt64Array, truth: BigInt64Array, k: number): number {
+  const n = truth.length / k;
+  let hits = 0;
+  for (let q = 0; q < n; q++) {
+    const expected = new Set(truth.subarray(q * k, (q + 1) * k));
+    for (let j = q * k; j < (q + 1) * k; j++) if (expected.has(labels[j])) hits++;
+  }
+  return hits / (n * k);
+}
+
+/** Exact top-k ids of queries among vectors (labelled by ids, or by row). */
+export async function exactNeighbours(
+  vectors: Float32Array,
+  queries: Float32Array,
+  k: number,
+  dimension: number,
+  metric: IndexIVFPQ['metric'],
+  ids?: BigInt64Array,
+): Promise<BigInt64Array> {
+  const flat = new IndexFlat({ dimension, metric });
+  try {
+    await flat.add(vectors);
+    const { labels } = await flat.search(queries, k);
+    return ids ? labels.map((row) => (row < 0n ? -1n : ids[Number(row)])) : labels;
+  } finally {
+    flat.dispose();
+  }
+}
+
+async function measure(index: IndexIVFPQ, queries: Float32Array, k: number, nprobe: number, truth: BigInt64Array): Promise<TunePoint> {
+  const started = process.hrtime.bigint();
+  const { labels } = await index.search(queries, k, { nprobe });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { nprobe, recall: recallAt(labels, truth, k), qps: queries.length / index.dimension / seconds };
+}
+
+/**
+ * Measures recall@k against exact ground truth for growing nprobe (powers of
+ * two, then a binary search below the first that meets the target) and
+ * returns the smallest nprobe that meets targetRecall. The curve records
+ * every point measured. Does not change the index's default nprobe.
+ */
+export async function tuneNprobe(index: IndexIVFPQ, queries: Float32Array, options?: TuneOptions): Promise<TuneResult> {
+  const bag = expectOptions<TuneOptions>(options, 'options', KEYS);
+  const dimension = index.dimension;
+  const checked = expectVectors(queries, dimension, 'queries');
+  const n = checked.length / dimension;
+  const k = bag.k === undefined ? 10 : expectInteger(bag.k, 'k', 1, MAX_K);
+  const target = bag.targetRecall === undefined ? 0.9 : bag.targetRecall;
+  if (typeof target !== 'number' || !(target > 0 && target <= 1)) {
+    fail('range', 'a number in (0, 1]', 'targetRecall', target);
+  }
+  let truth: BigInt64Array;
+  if (bag.groundTruth !== undefined) {
+    truth = expectBigInt64Array(bag.groundTruth, 'groundTruth');
+    if (truth.length !== n * k) {
+      throw new RangeError(`Expected ${n * k} labels (queries × k) for groundTruth but received length ${truth.length}`);
+    }
+  } else if (bag.vectors !== undefined) {
+    const vectors = expectVectors(bag.vectors, dimension, 'vectors');
+    const ids = bag.ids === undefined ? undefined : expectBigInt64Array(bag.ids, 'ids');
+    if (ids && ids.length * dimension !== vectors.length) {
+      throw new RangeError(`Expected ${vectors.length / dimension} ids (one per vector) for ids but received length ${ids.length}`);
+    }
+    truth = await exactNeighbours(vectors, checked, k, dimension, index.metric, ids);
+  } else {
+    throw new TypeError('Expected groundTruth or vectors for options: the exact neighbours are needed to measure recall');
+  }
+
+  const curve: TunePoint[] = [];
+  const at = new Map<number, TunePoint>();
+  const point = async (nprobe: number): Promise<TunePoint> => {
+    let found = at.get(nprobe);
+    if (!found) {
+      found = await measure(index, checked, k, nprobe, truth);
+      at.set(nprobe, found);
+      curve.push(found);
+    }
+    return found;
+  };
+  const nlist = index.nlist;
+  let low = 0; // largest nprobe known to miss the target
+  let high = 0; // smallest known to meet it
+  for (let nprobe = 1; ; nprobe = Math.min(nlist, nprobe * 2)) {
+    if ((await point(nprobe)).recall >= target) {
+      high = nprobe;
+      break;
+    }
+    low = nprobe;
+    if (nprobe === nlist) break;
+  }
+  if (high === 0) {
+    const best = curve.reduce((a, b) => (b.recall > a.recall ? b : a));
+    curve.sort((a, b) => a.nprobe - b.nprobe);
+    return { nprobe: best.nprobe, recall: best.recall, reached: false, curve };
+  }
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if ((await point(middle)).recall >= target) high = middle;
+    else low = middle;
+  }
+  curve.sort((a, b) => a.nprobe - b.nprobe);
+  return { nprobe: high, recall: at.get(high)!.recall, reached: true, curve };
+}
