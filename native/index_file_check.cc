@@ -295,7 +295,10 @@ class Checker {
     if (!in_.Skip(total_bytes)) Fail("the data ends early");
   }
 
+  const IndexFileFacts& facts() const { return facts_; }
+
   void OnDiskLists(const Header& ivf, uint64_t nlist, uint64_t code_size) {
+    facts_.on_disk_lists = true;
     if (Get<uint64_t>() != nlist) Fail("inverted lists count differs from nlist");
     if (Get<uint64_t>() != code_size) Fail("inverted lists code size differs from the PQ");
     uint64_t lists = VectorCount(24, "on-disk list table");
@@ -338,6 +341,7 @@ class Checker {
  private:
   ByteSource& in_;
   std::string name_;
+  IndexFileFacts facts_;
 };
 
 }  // namespace
@@ -367,8 +371,10 @@ bool FileSource::Skip(uint64_t size) {
   return true;
 }
 
-void CheckIndexBytes(ByteSource& source, const std::string& source_name) {
-  Checker(source, source_name).Index();
+IndexFileFacts CheckIndexBytes(ByteSource& source, const std::string& source_name) {
+  Checker checker(source, source_name);
+  checker.Index();
+  return checker.facts();
 }
 
 }  // namespace faiss_native

@@ -52,7 +52,12 @@ class FileSource : public ByteSource {
   uint64_t position_ = 0;
 };
 
+struct IndexFileFacts {
+  // Inverted lists already live in a separate data file (Faiss 'ilod').
+  bool on_disk_lists = false;
+};
+
 // source_name appears in messages ("'/path/x.index'" or "buffer").
-void CheckIndexBytes(ByteSource& source, const std::string& source_name);
+IndexFileFacts CheckIndexBytes(ByteSource& source, const std::string& source_name);
 
 }  // namespace faiss_native

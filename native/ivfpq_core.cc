@@ -143,10 +143,11 @@ std::unique_ptr<IvfpqCore> IvfpqCore::ReadFile(const std::string& path, bool mma
     ThrowFaiss("cannot read index file '" + path + "': not a regular file", codes::kIo);
   }
   FileSource source(file, static_cast<uint64_t>(info.st_size));
-  CheckIndexBytes(source, "'" + path + "'");
+  IndexFileFacts facts = CheckIndexBytes(source, "'" + path + "'");
   std::rewind(file);
-  // Read-only: on-disk lists are mapped without write access.
-  int flags = faiss::IO_FLAG_READ_ONLY | (mmap ? faiss::IO_FLAG_MMAP : 0);
+  // Read-only: on-disk lists are mapped without write access. They are mapped
+  // already; Faiss's mmap flag would make it skip mapping them at all.
+  int flags = faiss::IO_FLAG_READ_ONLY | (mmap && !facts.on_disk_lists ? faiss::IO_FLAG_MMAP : 0);
   std::unique_ptr<faiss::Index> root(faiss::read_index(file, flags));
   auto core = Adopt(std::move(root), "'" + path + "'");
   core->read_only_ = mmap || dynamic_cast<faiss::OnDiskInvertedLists*>(core->ivf_->invlists) != nullptr;
