@@ -330,19 +330,24 @@ void IvfpqCore::Add(idx_t n, const float* x, const idx_t* ids) {
   RefreshCounters();
 }
 
-void IvfpqCore::Search(idx_t n, const float* x, idx_t k, size_t nprobe, float k_factor,
-                       float* distances, idx_t* labels) const {
+const float* IvfpqCore::PrepareQueries(idx_t n, const float* x, size_t nprobe,
+                                       std::vector<float>& normalized,
+                                       faiss::SearchParametersIVF& params) const {
   if (!is_trained()) {
     ThrowFaiss("index is not trained: call train() before searching", codes::kNotTrained);
   }
   CheckFinite(n, ivf_->d, x, "queries");
-  std::vector<float> normalized;
-  if (metric_ == Metric::Cosine) {
-    normalized = NormalizedCopy(n, ivf_->d, x);
-    x = normalized.data();
-  }
-  faiss::SearchParametersIVF params;
   params.nprobe = nprobe > 0 ? nprobe : nprobe_.load();
+  if (metric_ != Metric::Cosine) return x;
+  normalized = NormalizedCopy(n, ivf_->d, x);
+  return normalized.data();
+}
+
+void IvfpqCore::Search(idx_t n, const float* x, idx_t k, size_t nprobe, float k_factor,
+                       float* distances, idx_t* labels) const {
+  std::vector<float> normalized;
+  faiss::SearchParametersIVF params;
+  x = PrepareQueries(n, x, nprobe, normalized, params);
   if (!refine_) {
     ivf_->search(n, x, k, distances, labels, &params);
     return;
@@ -437,17 +442,9 @@ void IvfpqCore::Reconstruct(idx_t id, float* out) const {
 std::unique_ptr<faiss::RangeSearchResult> IvfpqCore::RangeSearch(idx_t n, const float* x,
                                                                  float radius,
                                                                  size_t nprobe) const {
-  if (!is_trained()) {
-    ThrowFaiss("index is not trained: call train() before searching", codes::kNotTrained);
-  }
-  CheckFinite(n, ivf_->d, x, "queries");
   std::vector<float> normalized;
-  if (metric_ == Metric::Cosine) {
-    normalized = NormalizedCopy(n, ivf_->d, x);
-    x = normalized.data();
-  }
   faiss::SearchParametersIVF params;
-  params.nprobe = nprobe > 0 ? nprobe : nprobe_.load();
+  x = PrepareQueries(n, x, nprobe, normalized, params);
   auto result = std::make_unique<faiss::RangeSearchResult>(n);
   ivf_->range_search(n, x, radius, result.get(), &params);
   if (refine_) refine_->RowsToIds(result->lims[n], result->labels);

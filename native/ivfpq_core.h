@@ -92,6 +92,10 @@ class IvfpqCore {
   void CollectWrappers();
   static std::unique_ptr<IvfpqCore> Adopt(std::unique_ptr<faiss::Index> root, const std::string& source);
   static void CheckDirectMap(const faiss::IndexIVF& ivf, const std::string& source);
+  // Checks queries, normalises them for cosine (into normalized) and sets
+  // the per-call parameters; returns the vectors to hand to Faiss.
+  const float* PrepareQueries(idx_t n, const float* x, size_t nprobe, std::vector<float>& normalized,
+                              faiss::SearchParametersIVF& params) const;
   // A FaissError unless this index may be modified.
   void CheckWritable(const char* operation) const;
   // Called at the end of every mutation, while the caller still holds its turn.

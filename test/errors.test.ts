@@ -101,6 +101,13 @@ const ioCases: Case[] = [
   ['write path with NUL', () => index.writeSync('a\0b'), TypeError, "Expected a path without NUL bytes for path but received 'a\0b'"],
 ];
 
+function expectError(caught: unknown, errorClass: ErrorClass, message: string | RegExp): void {
+  expect(caught).toBeInstanceOf(errorClass);
+  const text = (caught as Error).message;
+  if (typeof message === 'string') expect(text).toBe(message);
+  else expect(text).toMatch(message);
+}
+
 function expectFailure(call: () => unknown, errorClass: ErrorClass, message: string | RegExp): void {
   let caught: unknown;
   try {
@@ -108,10 +115,7 @@ function expectFailure(call: () => unknown, errorClass: ErrorClass, message: str
   } catch (error) {
     caught = error;
   }
-  expect(caught).toBeInstanceOf(errorClass);
-  const text = (caught as Error).message;
-  if (typeof message === 'string') expect(text).toBe(message);
-  else expect(text).toMatch(message);
+  expectError(caught, errorClass, message);
 }
 
 describe.each([
@@ -143,16 +147,7 @@ describe('async forms reject with the same classes and messages', () => {
   ];
 
   it.each(asyncCases)('%s', async (_name, call, errorClass, message) => {
-    let caught: unknown;
-    try {
-      await call();
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(errorClass);
-    const text = (caught as Error).message;
-    if (typeof message === 'string') expect(text).toBe(message);
-    else expect(text).toMatch(message);
+    expectError(await (call() as Promise<unknown>).then(() => undefined, (error: unknown) => error), errorClass, message);
     expect(await index.search(query, 5, { nprobe: 8 })).toEqual(reference);
   });
 
