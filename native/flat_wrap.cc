@@ -8,63 +8,26 @@
 namespace faiss_native {
 
 Napi::Function FlatWrap::DefineClass(Napi::Env env) {
-  return ObjectWrap<FlatWrap>::DefineClass(
-      env, "NativeIndexFlat",
-      {
-          InstanceMethod<&FlatWrap::AddSync>("addSync"),
-          InstanceMethod<&FlatWrap::Add>("add"),
-          InstanceMethod<&FlatWrap::SearchSync>("searchSync"),
-          InstanceMethod<&FlatWrap::Search>("search"),
-          InstanceMethod<&FlatWrap::Dispose>("dispose"),
-          InstanceAccessor<&FlatWrap::GetNtotal>("ntotal"),
-          InstanceAccessor<&FlatWrap::GetDimension>("dimension"),
-          InstanceAccessor<&FlatWrap::GetMetric>("metric"),
-          InstanceAccessor<&FlatWrap::GetDisposed>("disposed"),
-          InstanceAccessor<&FlatWrap::GetMemoryBytes>("memoryBytes"),
-      });
+  std::vector<Napi::ClassPropertyDescriptor<FlatWrap>> properties = CommonProperties();
+  properties.insert(properties.end(), {
+                                          InstanceMethod<&FlatWrap::AddSync>("addSync"),
+                                          InstanceMethod<&FlatWrap::Add>("add"),
+                                          InstanceMethod<&FlatWrap::SearchSync>("searchSync"),
+                                          InstanceMethod<&FlatWrap::Search>("search"),
+                                          InstanceAccessor<&FlatWrap::GetNtotal>("ntotal"),
+                                          InstanceAccessor<&FlatWrap::GetDimension>("dimension"),
+                                          InstanceAccessor<&FlatWrap::GetMetric>("metric"),
+                                      });
+  return ObjectWrap<FlatWrap>::DefineClass(env, "NativeIndexFlat", properties);
 }
 
 // new NativeIndexFlat(dimension, metric)
-FlatWrap::FlatWrap(const Napi::CallbackInfo& info)
-    : ObjectWrap<FlatWrap>(info), slot_(std::make_shared<IndexSlot<FlatCore>>()) {
+FlatWrap::FlatWrap(const Napi::CallbackInfo& info) : IndexWrapBase(info) {
   Guarded(info.Env(), [&] {
     dimension_ = IntegerArg(info[0], "dimension", 1, 1 << 16);
     metric_ = MetricArg(info[1]);
     slot_->core = std::make_unique<FlatCore>(dimension_, metric_);
   });
-}
-
-FlatWrap::~FlatWrap() {
-  // Raw call: a destructor must not throw, and during environment teardown
-  // the adjustment may legitimately fail.
-  if (reported_bytes_ != 0) {
-    int64_t ignored;
-    napi_adjust_external_memory(Env(), -reported_bytes_, &ignored);
-  }
-}
-
-FlatCore& FlatWrap::LiveCore(Napi::Env env) const {
-  if (disposed_) {
-    throw ToJsError(env, {ErrorKind::Faiss, codes::kDisposed, "index has been disposed"});
-  }
-  return *slot_->core;
-}
-
-Napi::Value FlatWrap::SyncExternalMemory(Napi::Env env) {
-  int64_t now = slot_->core ? slot_->core->memory_bytes() : 0;
-  if (now != reported_bytes_) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, now - reported_bytes_);
-    reported_bytes_ = now;
-  }
-  return env.Undefined();
-}
-
-Napi::Value FlatWrap::Dispatch(const Napi::CallbackInfo& info,
-                               PreparedOp (FlatWrap::*prepare)(const Napi::CallbackInfo&),
-                               bool async) {
-  Napi::Env env = info.Env();
-  LiveCore(env);
-  return Guarded(env, [&] { return RunOperation(env, (this->*prepare)(info), async, slot_->queue); });
 }
 
 PreparedOp FlatWrap::PrepareAdd(const Napi::CallbackInfo& info) {
@@ -78,7 +41,7 @@ PreparedOp FlatWrap::PrepareAdd(const Napi::CallbackInfo& info) {
             ThreadScope scope(threads, n);
             slot->Live().Add(n, data);
           },
-          [this](Napi::Env env) { return SyncExternalMemory(env); }};
+          SettleMutation()};
 }
 
 PreparedOp FlatWrap::PrepareSearch(const Napi::CallbackInfo& info) {
@@ -94,14 +57,6 @@ PreparedOp FlatWrap::PrepareSearch(const Napi::CallbackInfo& info) {
           call.Settle()};
 }
 
-Napi::Value FlatWrap::Dispose(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (disposed_) return env.Undefined();
-  RunInTurn(*slot_->queue, Access::Exclusive, [&] { slot_->core.reset(); });
-  disposed_ = true;
-  return SyncExternalMemory(env);
-}
-
 Napi::Value FlatWrap::GetNtotal(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(LiveCore(info.Env()).ntotal()));
 }
@@ -111,11 +66,4 @@ Napi::Value FlatWrap::GetDimension(const Napi::CallbackInfo& info) {
 Napi::Value FlatWrap::GetMetric(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), MetricName(metric_));
 }
-Napi::Value FlatWrap::GetDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), disposed_);
-}
-Napi::Value FlatWrap::GetMemoryBytes(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(LiveCore(info.Env()).memory_bytes()));
-}
-
 }  // namespace faiss_native

@@ -17,9 +17,8 @@ Napi::Value Undefined(Napi::Env env) { return env.Undefined(); }
 }  // namespace
 
 Napi::Function IvfpqWrap::DefineClass(Napi::Env env) {
-  return ObjectWrap<IvfpqWrap>::DefineClass(
-      env, "NativeIndexIVFPQ",
-      {
+  std::vector<Napi::ClassPropertyDescriptor<IvfpqWrap>> properties = CommonProperties();
+  properties.insert(properties.end(), {
           StaticMethod<&IvfpqWrap::ReadSync>("readSync"),
           StaticMethod<&IvfpqWrap::Read>("read"),
           StaticMethod<&IvfpqWrap::FromBuffer>("fromBuffer"),
@@ -42,7 +41,6 @@ Napi::Function IvfpqWrap::DefineClass(Napi::Env env) {
           InstanceMethod<&IvfpqWrap::MergeFromSync>("mergeFromSync"),
           InstanceMethod<&IvfpqWrap::MergeFrom>("mergeFrom"),
           InstanceMethod<&IvfpqWrap::ToBuffer>("toBuffer"),
-          InstanceMethod<&IvfpqWrap::Dispose>("dispose"),
           InstanceAccessor<&IvfpqWrap::GetNtotal>("ntotal"),
           InstanceAccessor<&IvfpqWrap::GetDimension>("dimension"),
           InstanceAccessor<&IvfpqWrap::GetNlist>("nlist"),
@@ -51,19 +49,18 @@ Napi::Function IvfpqWrap::DefineClass(Napi::Env env) {
           InstanceAccessor<&IvfpqWrap::GetMetric>("metric"),
           InstanceAccessor<&IvfpqWrap::GetIsTrained>("isTrained"),
           InstanceAccessor<&IvfpqWrap::GetNprobe, &IvfpqWrap::SetNprobe>("nprobe"),
-          InstanceAccessor<&IvfpqWrap::GetDisposed>("disposed"),
-          InstanceAccessor<&IvfpqWrap::GetMemoryBytes>("memoryBytes"),
           InstanceAccessor<&IvfpqWrap::GetDirectMap>("directMap"),
           InstanceAccessor<&IvfpqWrap::GetReadOnly>("readOnly"),
           InstanceAccessor<&IvfpqWrap::GetRefine>("refine"),
           InstanceAccessor<&IvfpqWrap::GetKFactor>("kFactor"),
-      });
+  });
+  return ObjectWrap<IvfpqWrap>::DefineClass(env, "NativeIndexIVFPQ", properties);
 }
 
 // new NativeIndexIVFPQ(dimension, nlist, m, nbits, metric, directMap, refine, kFactor), or, internally,
 // new NativeIndexIVFPQ(External<IvfpqCore>) to adopt an index read from disk.
 IvfpqWrap::IvfpqWrap(const Napi::CallbackInfo& info)
-    : ObjectWrap<IvfpqWrap>(info), slot_(std::make_shared<IndexSlot<IvfpqCore>>()) {
+    : IndexWrapBase(info) {
   Napi::Env env = info.Env();
   Guarded(env, [&] {
     if (info.Length() == 1 && info[0].IsExternal()) {
@@ -99,43 +96,6 @@ IvfpqWrap::IvfpqWrap(const Napi::CallbackInfo& info)
   dimension_ = slot_->core->dimension();
   nlist_ = slot_->core->nlist();
   SyncExternalMemory(env);
-}
-
-IvfpqWrap::~IvfpqWrap() {
-  // Raw call: a destructor must not throw, and during environment teardown
-  // the adjustment may legitimately fail.
-  if (reported_bytes_ != 0) {
-    int64_t ignored;
-    napi_adjust_external_memory(Env(), -reported_bytes_, &ignored);
-  }
-}
-
-IvfpqCore& IvfpqWrap::LiveCore(Napi::Env env) const {
-  if (disposed_) {
-    throw ToJsError(env, {ErrorKind::Faiss, codes::kDisposed, "index has been disposed"});
-  }
-  return *slot_->core;
-}
-
-Napi::Value IvfpqWrap::SyncExternalMemory(Napi::Env env) {
-  int64_t now = slot_->core ? slot_->core->memory_bytes() : 0;
-  if (now != reported_bytes_) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, now - reported_bytes_);
-    reported_bytes_ = now;
-  }
-  return env.Undefined();
-}
-
-Napi::Value IvfpqWrap::Dispatch(const Napi::CallbackInfo& info,
-                                PreparedOp (IvfpqWrap::*prepare)(const Napi::CallbackInfo&),
-                                bool async) {
-  Napi::Env env = info.Env();
-  LiveCore(env);
-  return Guarded(env, [&] { return RunOperation(env, (this->*prepare)(info), async, slot_->queue); });
-}
-
-std::function<Napi::Value(Napi::Env)> IvfpqWrap::SettleMutation() {
-  return [this](Napi::Env env) { return SyncExternalMemory(env); };
 }
 
 PreparedOp IvfpqWrap::PrepareTrain(const Napi::CallbackInfo& info) {
@@ -395,15 +355,6 @@ Napi::Value IvfpqWrap::Read(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&] { return RunOperation(info.Env(), PrepareRead(info), true, nullptr); });
 }
 
-Napi::Value IvfpqWrap::Dispose(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (disposed_) return env.Undefined();
-  // Waits for every operation issued before it, then frees.
-  RunInTurn(*slot_->queue, Access::Exclusive, [&] { slot_->core.reset(); });
-  disposed_ = true;
-  return SyncExternalMemory(env);
-}
-
 Napi::Value IvfpqWrap::GetNtotal(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(LiveCore(info.Env()).ntotal()));
 }
@@ -434,9 +385,6 @@ void IvfpqWrap::SetNprobe(const Napi::CallbackInfo& info, const Napi::Value& val
   int64_t nprobe = Guarded(env, [&] { return IntegerArg(value, "nprobe", 1, nlist_); });
   core.set_nprobe(static_cast<size_t>(nprobe));
 }
-Napi::Value IvfpqWrap::GetDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), disposed_);
-}
 Napi::Value IvfpqWrap::GetDirectMap(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), LiveCore(info.Env()).has_direct_map());
 }
@@ -449,8 +397,4 @@ Napi::Value IvfpqWrap::GetRefine(const Napi::CallbackInfo& info) {
 Napi::Value IvfpqWrap::GetKFactor(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), LiveCore(info.Env()).k_factor());
 }
-Napi::Value IvfpqWrap::GetMemoryBytes(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(LiveCore(info.Env()).memory_bytes()));
-}
-
 }  // namespace faiss_native

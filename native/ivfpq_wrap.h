@@ -8,17 +8,15 @@
 #include <memory>
 #include <vector>
 
-#include "index_slot.h"
+#include "index_wrap_base.h"
 #include "ivfpq_core.h"
-#include "operation.h"
 
 namespace faiss_native {
 
-class IvfpqWrap : public Napi::ObjectWrap<IvfpqWrap> {
+class IvfpqWrap : public IndexWrapBase<IvfpqWrap, IvfpqCore> {
  public:
   static Napi::Function DefineClass(Napi::Env env);
   explicit IvfpqWrap(const Napi::CallbackInfo& info);
-  ~IvfpqWrap() override;
 
  private:
   static Napi::Value ReadSync(const Napi::CallbackInfo& info);
@@ -48,7 +46,6 @@ class IvfpqWrap : public Napi::ObjectWrap<IvfpqWrap> {
   Napi::Value MergeFromSync(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareMergeFrom, false); }
   Napi::Value MergeFrom(const Napi::CallbackInfo& info) { return Dispatch(info, &IvfpqWrap::PrepareMergeFrom, true); }
   Napi::Value ToBuffer(const Napi::CallbackInfo& info);
-  Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   PreparedOp PrepareTrain(const Napi::CallbackInfo& info);
   PreparedOp PrepareAdd(const Napi::CallbackInfo& info);
@@ -59,8 +56,6 @@ class IvfpqWrap : public Napi::ObjectWrap<IvfpqWrap> {
   PreparedOp PrepareRangeSearch(const Napi::CallbackInfo& info);
   PreparedOp PrepareMergeFrom(const Napi::CallbackInfo& info);
 
-  Napi::Value Dispatch(const Napi::CallbackInfo& info,
-                       PreparedOp (IvfpqWrap::*prepare)(const Napi::CallbackInfo&), bool async);
 
   Napi::Value GetNtotal(const Napi::CallbackInfo& info);
   Napi::Value GetDimension(const Napi::CallbackInfo& info);
@@ -71,26 +66,14 @@ class IvfpqWrap : public Napi::ObjectWrap<IvfpqWrap> {
   Napi::Value GetIsTrained(const Napi::CallbackInfo& info);
   Napi::Value GetNprobe(const Napi::CallbackInfo& info);
   void SetNprobe(const Napi::CallbackInfo& info, const Napi::Value& value);
-  Napi::Value GetDisposed(const Napi::CallbackInfo& info);
-  Napi::Value GetMemoryBytes(const Napi::CallbackInfo& info);
   Napi::Value GetDirectMap(const Napi::CallbackInfo& info);
   Napi::Value GetReadOnly(const Napi::CallbackInfo& info);
   Napi::Value GetRefine(const Napi::CallbackInfo& info);
   Napi::Value GetKFactor(const Napi::CallbackInfo& info);
-  // A mutation's settle step: refresh what V8 is told, resolve with value.
-  std::function<Napi::Value(Napi::Env)> SettleMutation();
 
-  // Core of a live index, or a FaissError naming the disposed state.
-  IvfpqCore& LiveCore(Napi::Env env) const;
-  // Tells V8 how much native memory this object now holds.
-  Napi::Value SyncExternalMemory(Napi::Env env);
-
-  std::shared_ptr<IndexSlot<IvfpqCore>> slot_;
-  int64_t reported_bytes_ = 0;
   // Fixed at construction: readable on the JS thread without a turn.
   int64_t dimension_ = 0;
   int64_t nlist_ = 0;
-  bool disposed_ = false;
 };
 
 }  // namespace faiss_native

@@ -25,14 +25,16 @@ describe.skipIf(!gc)('native memory', () => {
   const indexBytes = template.memoryBytes;
   template.dispose();
 
-  it('dispose() returns the memory at once', () => {
+  it('dispose() frees the native memory at once', () => {
     collect();
     const before = process.memoryUsage().rss;
-    const index = IndexIVFPQ.readSync(file);
-    expect(index.memoryBytes).toBe(indexBytes);
-    expect(process.memoryUsage().rss - before).toBeGreaterThan(0.5 * indexBytes);
-    index.dispose();
-    expect(process.memoryUsage().rss - before).toBeLessThan(0.2 * indexBytes);
+    for (let round = 0; round < 10; round++) {
+      const index = IndexIVFPQ.readSync(file);
+      expect(index.memoryBytes).toBe(indexBytes);
+      index.dispose();
+    }
+    // Ten undisposed copies would hold ~10 × indexBytes; freed ones are reused.
+    expect(process.memoryUsage().rss - before).toBeLessThan(2 * indexBytes);
   });
 
   it('indexes dropped without dispose() are freed by the garbage collector', async () => {
