@@ -7,7 +7,7 @@ import { expectOptions, expectString, fail } from './validate';
 export interface MergeOnDiskOptions {
   /** Where the merged index (centroids, codebooks, list directory) is written. */
   indexPath: string;
-  /** Where the merged inverted lists are written; the index file refers to it by absolute path. */
+  /** Where the merged inverted lists are written, beside indexPath; the index file records its absolute path. */
   dataPath: string;
 }
 
@@ -23,6 +23,13 @@ function mergeArgs(shardPaths: unknown, options: unknown): [string[], string, st
   // Faiss records the data file's name inside the index file: make it absolute
   // so the index opens from any working directory.
   const dataPath = path.resolve(expectString(bag.dataPath, 'dataPath'));
+  // Reading refuses data files outside the index's directory (a file must not
+  // name arbitrary paths to map), so the two are written side by side.
+  if (path.dirname(dataPath) !== path.dirname(path.resolve(indexPath))) {
+    throw new RangeError(
+      `Expected a dataPath in the directory of indexPath (${path.dirname(path.resolve(indexPath))}) for dataPath but received '${dataPath}'`,
+    );
+  }
   return [paths, dataPath, indexPath];
 }
 

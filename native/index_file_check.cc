@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -31,7 +32,8 @@ constexpr int kMetricL2 = 1;            // faiss::METRIC_L2
 
 class Checker {
  public:
-  Checker(ByteSource& source, std::string name) : in_(source), name_(std::move(name)) {}
+  Checker(ByteSource& source, std::string name, std::string index_path)
+      : in_(source), name_(std::move(name)), index_path_(std::move(index_path)) {}
 
   [[noreturn]] void Fail(const std::string& what) const {
     ThrowFaiss("invalid index " + name_ + ": " + what + " (at byte " + std::to_string(in_.Offset()) + ")",
@@ -326,6 +328,10 @@ class Checker {
     if (data_file.find('\0') != std::string::npos) Fail("data file name contains a NUL byte");
     uint64_t totsize = Get<uint64_t>();
     if (end > totsize) Fail("on-disk lists reach past the data size");
+    if (index_path_.empty()) Fail("an index whose inverted lists live in a data file can only be opened from its file");
+    if (DirectoryOf(RealPath(data_file)) != DirectoryOf(RealPath(index_path_))) {
+      Fail("the data file '" + data_file + "' is not in the index file's directory");
+    }
     // Faiss maps totsize bytes; a shorter file would fault when read.
     struct stat info;
     if (stat(data_file.c_str(), &info) != 0) {
@@ -339,8 +345,22 @@ class Checker {
   }
 
  private:
+  static std::string RealPath(const std::string& path) {
+    char* resolved = realpath(path.c_str(), nullptr);
+    if (resolved == nullptr) return path;  // missing: the stat below reports it
+    std::string out(resolved);
+    std::free(resolved);
+    return out;
+  }
+
+  static std::string DirectoryOf(const std::string& path) {
+    size_t slash = path.rfind('/');
+    return slash == std::string::npos ? "." : path.substr(0, slash);
+  }
+
   ByteSource& in_;
   std::string name_;
+  std::string index_path_;
   IndexFileFacts facts_;
 };
 
@@ -371,8 +391,9 @@ bool FileSource::Skip(uint64_t size) {
   return true;
 }
 
-IndexFileFacts CheckIndexBytes(ByteSource& source, const std::string& source_name) {
-  Checker checker(source, source_name);
+IndexFileFacts CheckIndexBytes(ByteSource& source, const std::string& source_name,
+                               const std::string& index_path) {
+  Checker checker(source, source_name, index_path);
   checker.Index();
   return checker.facts();
 }

@@ -57,7 +57,11 @@ struct IndexFileFacts {
   bool on_disk_lists = false;
 };
 
-// source_name appears in messages ("'/path/x.index'" or "buffer").
-IndexFileFacts CheckIndexBytes(ByteSource& source, const std::string& source_name);
+// source_name appears in messages ("'/path/x.index'" or "buffer"). index_path
+// is the file being read, or empty for a buffer: on-disk inverted lists must
+// sit in the index file's own directory (a file must not make this process
+// map whatever path it names), so a buffer cannot refer to them.
+IndexFileFacts CheckIndexBytes(ByteSource& source, const std::string& source_name,
+                               const std::string& index_path);
 
 }  // namespace faiss_native

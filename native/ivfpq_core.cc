@@ -143,7 +143,7 @@ std::unique_ptr<IvfpqCore> IvfpqCore::ReadFile(const std::string& path, bool mma
     ThrowFaiss("cannot read index file '" + path + "': not a regular file", codes::kIo);
   }
   FileSource source(file, static_cast<uint64_t>(info.st_size));
-  IndexFileFacts facts = CheckIndexBytes(source, "'" + path + "'");
+  IndexFileFacts facts = CheckIndexBytes(source, "'" + path + "'", path);
   std::rewind(file);
   // Read-only: on-disk lists are mapped without write access. They are mapped
   // already; Faiss's mmap flag would make it skip mapping them at all.
@@ -175,7 +175,7 @@ struct MemoryReader : faiss::IOReader {
 
 std::unique_ptr<IvfpqCore> IvfpqCore::ReadBuffer(const uint8_t* data, size_t size) {
   MemorySource source(data, size);
-  CheckIndexBytes(source, "buffer");
+  CheckIndexBytes(source, "buffer", "");
   MemoryReader reader(data, size);
   std::unique_ptr<faiss::Index> root(faiss::read_index(&reader, faiss::IO_FLAG_READ_ONLY));
   auto core = Adopt(std::move(root), "buffer");

@@ -1,6 +1,6 @@
 // The billion-scale path at small size: train once, build shards in worker
 // threads, merge them on disk, search memory-mapped; and fan-out search.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FaissError, IndexIVFPQ, IndexShards, buildSharded, mergeOnDisk, mergeOnDiskSync } from 'faiss-native';
@@ -92,6 +92,19 @@ describe('sharded build merged on disk', () => {
     ).toThrow(/cannot merge shard '.*foreign\.index': it was not built from the same trained index/);
     expect(existsSync(path.join(dir, 'bad.index'))).toBe(false);
     expect(() => mergeOnDiskSync([], { indexPath: 'a', dataPath: 'b' })).toThrow(TypeError);
+    expect(() => mergeOnDiskSync(shardPaths, { indexPath: path.join(dir, 'x.index'), dataPath: '/tmp/elsewhere/x.ivfdata' })).toThrow(RangeError);
+  });
+
+  it('refuses an index file whose data file lies outside its directory, and on-disk lists from a buffer', () => {
+    const merged = IndexIVFPQ.readSync(path.join(dir, 'manual.index'));
+    const bytes = merged.toBuffer();
+    expect(() => IndexIVFPQ.fromBuffer(bytes)).toThrow(/can only be opened from its file/);
+    // The same index file copied elsewhere still names the original data file.
+    const other = tempDir('faiss-native-moved-');
+    const moved = path.join(other, 'moved.index');
+    writeFileSync(moved, bytes);
+    expect(() => IndexIVFPQ.readSync(moved)).toThrow(FaissError);
+    expect(() => IndexIVFPQ.readSync(moved)).toThrow(/the data file '.*manual\.ivfdata' is not in the index file's directory/);
   });
 
   it('rejects bad batches with the batch field named', async () => {
