@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IndexIVFPQ, recommendParams } from 'faiss-native';
+import { IndexIVFPQ, estimatedRecallCap, recommendParams } from 'faiss-native';
 import { randomVectors } from './helpers';
 
 type Metric = 'l2' | 'ip' | 'cosine';
@@ -70,10 +70,11 @@ describe('recommendParams: invariants over n × dimension', () => {
     const probes = RECALLS.map((targetRecall) => recommendParams({ n, dimension, targetRecall }).nprobe);
     for (let i = 1; i < probes.length; i++) expect(probes[i]).toBeGreaterThanOrEqual(probes[i - 1]);
     expect(probes[probes.length - 1]).toBeGreaterThan(probes[0]);
-    // targetRecall changes nothing else.
-    const { nprobe: _a, warnings: _b, ...rest } = recommendParams({ n, dimension, targetRecall: 0.5 });
-    const { nprobe: _c, warnings: _d, ...other } = recommendParams({ n, dimension, targetRecall: 0.99 });
+    // targetRecall changes nothing else but whether to re-rank.
+    const { nprobe: _a, warnings: _b, refine: low, refineBytesPerVector: _e, ...rest } = recommendParams({ n, dimension, targetRecall: 0.5 });
+    const { nprobe: _c, warnings: _d, refine: _f, refineBytesPerVector: _g, ...other } = recommendParams({ n, dimension, targetRecall: 0.99 });
     expect(rest).toEqual(other);
+    expect(low).toBe('none');
   });
 
   it.each(DIMENSIONS)('nlist and nprobe grow with n, nprobe as a shrinking share of nlist: dimension %i', (dimension) => {
@@ -335,5 +336,37 @@ describe('recommendParams: validation', () => {
     expect(recommendParams({ n: 2, dimension: 1 }).m).toBe(1);
     expect(recommendParams({ n: 1e12, dimension: 65536 }).m).toBe(16384);
     expect(recommendParams({ ...ok, targetRecall: 1e-9 }).nprobe).toBe(1);
+  });
+});
+
+describe('recommendParams: refinement', () => {
+  it('recommends no re-ranking when the code can reach the target', () => {
+    const r = recommendParams({ n: 1e6, dimension: 128, metric: 'ip', targetRecall: 0.9 });
+    expect([r.refine, r.refineBytesPerVector]).toEqual(['none', 0]);
+  });
+
+  it('recommends sq8 re-ranking for a high target and says what it costs', () => {
+    const r = recommendParams({ n: 1e6, dimension: 100, metric: 'cosine', targetRecall: 0.95 });
+    expect(r.refine).toBe('sq8');
+    expect(r.refineBytesPerVector).toBe(100 + 40);
+    expect(r.warnings.find((w) => w.startsWith("refine = 'sq8'"))).toMatch(
+      /^refine = 'sq8': \d+-byte codes likely cap recall@10 near 0\.\d\d, below targetRecall 0\.95; re-ranking costs 140 more bytes per vector$/,
+    );
+  });
+
+  it('recommends flat re-ranking above 0.99, and falls back to sq8 or none within a budget', () => {
+    expect(recommendParams({ n: 1e5, dimension: 128, metric: 'ip', targetRecall: 0.995 }).refine).toBe('flat');
+    const base = recommendParams({ n: 1e5, dimension: 128, metric: 'ip', targetRecall: 0.995 });
+    const sq8Budget = base.memoryBytes + 1e5 * (128 + 40);
+    expect(recommendParams({ n: 1e5, dimension: 128, metric: 'ip', targetRecall: 0.995, memoryBudgetBytes: sq8Budget }).refine).toBe('sq8');
+    const tight = recommendParams({ n: 1e5, dimension: 128, metric: 'ip', targetRecall: 0.995, memoryBudgetBytes: base.memoryBytes });
+    expect(tight.refine).toBe('none');
+    expect(tight.warnings.join('\n')).toMatch(/does not fit memoryBudgetBytes/);
+  });
+
+  it('estimates the cap from the measured GloVe points', () => {
+    expect(estimatedRecallCap(2)).toBeCloseTo(0.66, 2);
+    expect(estimatedRecallCap(4)).toBeCloseTo(0.88, 2);
+    expect(estimatedRecallCap(8)).toBeGreaterThan(0.98);
   });
 });
