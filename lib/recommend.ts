@@ -187,6 +187,11 @@ export function recommendParams(options: RecommendParamsOptions): RecommendedPar
     }
     m = fitting[fitting.length - 1];
   }
+  const refinement = chooseRefine({
+    n, dimension, m, defaultM, nbits, targetRecall, budget, totalFor: (code) => memory(code).total, warnings,
+  });
+  m = refinement.m;
+  const { refine, refineBytesPerVector } = refinement;
   const { bytesPerVector, lists, table, total } = memory(m);
   if (table > lists) {
     warnings.push(
@@ -207,8 +212,6 @@ export function recommendParams(options: RecommendParamsOptions): RecommendedPar
       `m = ${m}: ${Math.ceil((m * nbits) / 8)}-byte codes for ${dimension} dimensions (under 2 bits per dimension) may cap recall below targetRecall ${targetRecall} whatever nprobe`,
     );
   }
-
-  const { refine, refineBytesPerVector } = chooseRefine({ n, dimension, m, nbits, targetRecall, budget, total, warnings });
 
   return { nlist, m, nbits, trainSize, nprobe, bytesPerVector, memoryBytes: total, refine, refineBytesPerVector, warnings };
 }
@@ -231,30 +234,37 @@ function chooseRefine(p: {
   n: number;
   dimension: number;
   m: number;
+  defaultM: number;
   nbits: number;
   targetRecall: number;
   budget: number | undefined;
-  total: number;
+  totalFor: (m: number) => number;
   warnings: string[];
-}): { refine: RecommendedParams['refine']; refineBytesPerVector: number } {
+}): { m: number; refine: RecommendedParams['refine']; refineBytesPerVector: number } {
   const cap = estimatedRecallCap((p.m * p.nbits) / p.dimension);
-  if (p.targetRecall < 0.95 || p.targetRecall <= cap) return { refine: 'none', refineBytesPerVector: 0 };
+  if (p.targetRecall < 0.95 || p.targetRecall <= cap) return { m: p.m, refine: 'none', refineBytesPerVector: 0 };
   const options = [
     { refine: 'flat' as const, bytes: 4 * p.dimension + REFINE_OVERHEAD_BYTES },
     { refine: 'sq8' as const, bytes: p.dimension + REFINE_OVERHEAD_BYTES },
   ].filter((option) => option.refine === 'sq8' || p.targetRecall > 0.99);
-  const fitting = options.find((option) => p.budget === undefined || p.total + p.n * option.bytes <= p.budget);
-  const codeBytes = Math.ceil((p.m * p.nbits) / 8);
-  if (!fitting) {
-    p.warnings.push(
-      `${codeBytes}-byte codes likely cap recall@10 near ${cap.toFixed(2)}, below targetRecall ${p.targetRecall}, and re-ranking (${options.at(-1)!.bytes} more bytes per vector) does not fit memoryBudgetBytes`,
-    );
-    return { refine: 'none', refineBytesPerVector: 0 };
+  // A budget spent on finer codes cannot buy what re-ranking buys: fall back
+  // to the default code size when that leaves room for the copy.
+  const codes = p.budget !== undefined && p.defaultM < p.m ? [p.m, p.defaultM] : [p.m];
+  for (const option of options) {
+    for (const m of codes) {
+      if (p.budget !== undefined && p.totalFor(m) + p.n * option.bytes > p.budget) continue;
+      const codeBytes = Math.ceil((m * p.nbits) / 8);
+      const mCap = estimatedRecallCap((m * p.nbits) / p.dimension);
+      p.warnings.push(
+        `refine = '${option.refine}': ${codeBytes}-byte codes likely cap recall@10 near ${mCap.toFixed(2)}, below targetRecall ${p.targetRecall}; re-ranking costs ${option.bytes} more bytes per vector`,
+      );
+      return { m, refine: option.refine, refineBytesPerVector: option.bytes };
+    }
   }
   p.warnings.push(
-    `refine = '${fitting.refine}': ${codeBytes}-byte codes likely cap recall@10 near ${cap.toFixed(2)}, below targetRecall ${p.targetRecall}; re-ranking costs ${fitting.bytes} more bytes per vector`,
+    `${Math.ceil((p.m * p.nbits) / 8)}-byte codes likely cap recall@10 near ${cap.toFixed(2)}, below targetRecall ${p.targetRecall}, and re-ranking (${options.at(-1)!.bytes} more bytes per vector) does not fit memoryBudgetBytes`,
   );
-  return { refine: fitting.refine, refineBytesPerVector: fitting.bytes };
+  return { m: p.m, refine: 'none', refineBytesPerVector: 0 };
 }
 
 interface Memory {

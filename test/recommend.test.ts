@@ -251,7 +251,7 @@ describe('recommendParams: warnings', () => {
     expect(low.warnings.join('\n')).not.toMatch(/cap recall/);
     // The default m (dimension / 4) does not trigger it.
     expect(recommendParams({ n: 1e6, dimension: 128, metric: 'ip', targetRecall: 0.99 }).warnings.join('\n')).not.toMatch(
-      /cap recall/,
+      /under 2 bits per dimension/,
     );
   });
 
@@ -359,6 +359,9 @@ describe('recommendParams: refinement', () => {
     const base = recommendParams({ n: 1e5, dimension: 128, metric: 'ip', targetRecall: 0.995 });
     const sq8Budget = base.memoryBytes + 1e5 * (128 + 40);
     expect(recommendParams({ n: 1e5, dimension: 128, metric: 'ip', targetRecall: 0.995, memoryBudgetBytes: sq8Budget }).refine).toBe('sq8');
+    const sq8 = recommendParams({ n: 1e5, dimension: 128, metric: 'ip', targetRecall: 0.995, memoryBudgetBytes: sq8Budget });
+    expect(sq8.m).toBe(base.m); // the budget went to the copy, not to finer codes
+    expect(sq8.memoryBytes + 1e5 * sq8.refineBytesPerVector).toBeLessThanOrEqual(sq8Budget);
     const tight = recommendParams({ n: 1e5, dimension: 128, metric: 'ip', targetRecall: 0.995, memoryBudgetBytes: base.memoryBytes });
     expect(tight.refine).toBe('none');
     expect(tight.warnings.join('\n')).toMatch(/does not fit memoryBudgetBytes/);
