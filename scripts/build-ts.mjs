@@ -3,7 +3,7 @@
 // `instanceof FaissError` and the loaded addon are the same for every importer.
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -13,8 +13,14 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'ts
   stdio: 'inherit',
 });
 
-const api = require(`${root}dist/index.js`);
-const names = Object.keys(api).filter((name) => name !== '__esModule').sort();
+// The value exports, read from lib/index.ts rather than by loading the
+// package: the native addon may not be built yet.
+const source = readFileSync(`${root}lib/index.ts`, 'utf8');
+const names = [...source.matchAll(/^export \{([^}]*)\} from/gm)]
+  .flatMap((match) => match[1].split(','))
+  .map((name) => name.trim())
+  .filter((name) => name && !name.startsWith('type '))
+  .sort();
 writeFileSync(
   `${root}dist/index.mjs`,
   [
