@@ -61,8 +61,8 @@ interface NativeIndexIVFPQClass {
     refine: 'none' | 'flat' | 'sq8',
     kFactor: number,
   ): NativeIndexIVFPQ;
-  readSync(path: string, mmap: boolean): NativeIndexIVFPQ;
-  read(path: string, mmap: boolean): Promise<NativeIndexIVFPQ>;
+  readSync(path: string, mmap: boolean, precomputeTable: boolean): NativeIndexIVFPQ;
+  read(path: string, mmap: boolean, precomputeTable: boolean): Promise<NativeIndexIVFPQ>;
   fromBuffer(buffer: Uint8Array | ArrayBuffer): NativeIndexIVFPQ;
   mergeOnDiskSync(shardPaths: string[], dataPath: string, indexPath: string): NativeIndexIVFPQ;
   mergeOnDisk(shardPaths: string[], dataPath: string, indexPath: string): Promise<NativeIndexIVFPQ>;

@@ -49,6 +49,12 @@ const REFINES: readonly Refine[] = ['none', 'flat', 'sq8'];
 export interface ReadOptions {
   /** Map the inverted lists from the file instead of loading them: read-only, little RAM. */
   mmap?: boolean;
+  /**
+   * Build Faiss's L2 search table (nlist·m·2^nbits floats) on load. Default
+   * true; false saves that memory for an index that is only added to and
+   * written (e.g. a shard being built), at the cost of slower searches.
+   */
+  precomputeTable?: boolean;
 }
 
 export interface RangeSearchOptions {
@@ -77,15 +83,18 @@ export interface SearchOptions {
 const MAX_DIMENSION = 65536;
 const MAX_NLIST = 2 ** 31;
 const CONSTRUCTOR_KEYS = ['dimension', 'nlist', 'm', 'nbits', 'metric', 'directMap', 'coalesce', 'refine', 'kFactor'] as const;
-const READ_KEYS = ['mmap'] as const;
+const READ_KEYS = ['mmap', 'precomputeTable'] as const;
 const SEARCH_KEYS = ['nprobe', 'threads', 'kFactor'] as const;
 const RANGE_KEYS = ['nprobe', 'threads'] as const;
 const MAX_K_FACTOR = 1024;
 const WORK_KEYS = ['threads'] as const;
 
-function readMmapOption(options: unknown): boolean {
-  const { mmap } = expectOptions<ReadOptions>(options, 'options', READ_KEYS);
-  return mmap === undefined ? false : expectBoolean(mmap, 'mmap');
+function readOptions(options: unknown): [mmap: boolean, precomputeTable: boolean] {
+  const { mmap, precomputeTable } = expectOptions<ReadOptions>(options, 'options', READ_KEYS);
+  return [
+    mmap === undefined ? false : expectBoolean(mmap, 'mmap'),
+    precomputeTable === undefined ? true : expectBoolean(precomputeTable, 'precomputeTable'),
+  ];
 }
 
 function expectId(id: unknown): bigint | number {
@@ -164,14 +173,14 @@ export class IndexIVFPQ {
 
   /** Reads an index in Faiss's binary format (as written by writeSync or by Python faiss). */
   static readSync(path: string, options?: ReadOptions): IndexIVFPQ {
-    const mmap = readMmapOption(options);
-    return IndexIVFPQ.#adopt(binding.NativeIndexIVFPQ.readSync(expectString(path, 'path'), mmap));
+    const [mmap, precomputeTable] = readOptions(options);
+    return IndexIVFPQ.#adopt(binding.NativeIndexIVFPQ.readSync(expectString(path, 'path'), mmap, precomputeTable));
   }
 
   static async read(path: string, options?: ReadOptions): Promise<IndexIVFPQ> {
-    const mmap = readMmapOption(options);
+    const [mmap, precomputeTable] = readOptions(options);
     const native = await withCallerStack(
-      binding.NativeIndexIVFPQ.read(expectString(path, 'path'), mmap),
+      binding.NativeIndexIVFPQ.read(expectString(path, 'path'), mmap, precomputeTable),
       IndexIVFPQ.read,
     );
     return IndexIVFPQ.#adopt(native);

@@ -17,7 +17,8 @@ interface ShardWorkerData {
 
 const { templatePath, shardPath, threads } = workerData as ShardWorkerData;
 const port = parentPort!;
-const indexReady = IndexIVFPQ.read(templatePath);
+// A shard is only added to and written: it needs no L2 search table.
+const indexReady = IndexIVFPQ.read(templatePath, { precomputeTable: false });
 
 port.on('message', (request: ShardRequest) => {
   void (async () => {

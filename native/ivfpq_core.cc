@@ -129,7 +129,7 @@ void IvfpqCore::CollectWrappers() {
   }
 }
 
-std::unique_ptr<IvfpqCore> IvfpqCore::ReadFile(const std::string& path, bool mmap) {
+std::unique_ptr<IvfpqCore> IvfpqCore::ReadFile(const std::string& path, bool mmap, bool precompute_table) {
   FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
     ThrowFaiss(SystemError("cannot read index file", path, errno), codes::kIo);
@@ -147,7 +147,8 @@ std::unique_ptr<IvfpqCore> IvfpqCore::ReadFile(const std::string& path, bool mma
   std::rewind(file);
   // Read-only: on-disk lists are mapped without write access. They are mapped
   // already; Faiss's mmap flag would make it skip mapping them at all.
-  int flags = faiss::IO_FLAG_READ_ONLY | (mmap && !facts.on_disk_lists ? faiss::IO_FLAG_MMAP : 0);
+  int flags = faiss::IO_FLAG_READ_ONLY | (mmap && !facts.on_disk_lists ? faiss::IO_FLAG_MMAP : 0) |
+              (precompute_table ? 0 : faiss::IO_FLAG_SKIP_PRECOMPUTE_TABLE);
   std::unique_ptr<faiss::Index> root(faiss::read_index(file, flags));
   auto core = Adopt(std::move(root), "'" + path + "'");
   core->read_only_ = mmap || dynamic_cast<faiss::OnDiskInvertedLists*>(core->ivf_->invlists) != nullptr;
@@ -492,7 +493,8 @@ std::unique_ptr<IvfpqCore> IvfpqCore::MergeOnDisk(const std::vector<std::string>
   std::vector<std::unique_ptr<IvfpqCore>> shards;
   std::vector<const faiss::InvertedLists*> lists;
   for (const std::string& path : shard_paths) {
-    auto shard = ReadFile(path, /*mmap=*/true);
+    // Merging copies codes only: no shard needs the search table.
+    auto shard = ReadFile(path, /*mmap=*/true, /*precompute_table=*/false);
     if (shard->refine_) ThrowFaiss("cannot merge refined shard '" + path + "' on disk", codes::kIncompatible);
     const IvfpqCore& first = shards.empty() ? *shard : *shards.front();
     if (!shard->is_trained() || shard->metric_ != first.metric_ || shard->ivf_->d != first.ivf_->d ||
@@ -512,6 +514,9 @@ std::unique_ptr<IvfpqCore> IvfpqCore::MergeOnDisk(const std::vector<std::string>
   merged.ivf_->replace_invlists(on_disk.release(), /*own=*/true);
   merged.ivf_->ntotal = static_cast<idx_t>(ntotal);
   merged.read_only_ = true;
+  // Only the merged index, which will be searched, gets the table.
+  merged.ivf_->use_precomputed_table = 0;
+  merged.ivf_->precompute_table();
   merged.RefreshCounters();
   return std::move(shards.front());
 }

@@ -33,7 +33,9 @@ class IvfpqCore {
  public:
   explicit IvfpqCore(const IvfpqConfig& config);
   // mmap: inverted lists stay in the file, mapped read-only (Faiss IO_FLAG_MMAP).
-  static std::unique_ptr<IvfpqCore> ReadFile(const std::string& path, bool mmap);
+  // precompute_table false skips Faiss's L2 search table (nlist·m·2^nbits
+  // floats): for indexes only added to, merged or written, never searched.
+  static std::unique_ptr<IvfpqCore> ReadFile(const std::string& path, bool mmap, bool precompute_table = true);
   static std::unique_ptr<IvfpqCore> ReadBuffer(const uint8_t* data, size_t size);
 
   void Train(idx_t n, const float* x);

@@ -175,9 +175,10 @@ Napi::Value IvfpqWrap::Wrap(Napi::Env env, std::unique_ptr<IvfpqCore> core) {
 PreparedOp IvfpqWrap::PrepareRead(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info[0], "path");
   bool mmap = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  bool precompute_table = !(info.Length() > 2 && info[2].IsBoolean() && !info[2].As<Napi::Boolean>().Value());
   auto holder = std::make_shared<std::unique_ptr<IvfpqCore>>();
   return {"faiss-native:read", Access::Exclusive, {},
-          [holder, path, mmap] { *holder = IvfpqCore::ReadFile(path, mmap); },
+          [holder, path, mmap, precompute_table] { *holder = IvfpqCore::ReadFile(path, mmap, precompute_table); },
           [holder](Napi::Env env) { return Wrap(env, std::move(*holder)); }};
 }
 

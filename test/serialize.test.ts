@@ -56,6 +56,20 @@ describe.each(['l2', 'ip', 'cosine'] as const)('%s', (metric) => {
   });
 });
 
+describe('reading without the L2 search table', () => {
+  it('saves nlist·m·256 floats and still finds the same neighbours', () => {
+    const index = built('l2');
+    const file = path.join(dir, 'no-table.index');
+    index.writeSync(file);
+    const lean = IndexIVFPQ.readSync(file, { precomputeTable: false });
+    expect(index.memoryBytes - lean.memoryBytes).toBe(16 * 8 * 256 * 4);
+    expect(lean.searchSync(queries, 10).labels).toEqual(index.searchSync(queries, 10).labels);
+    expect(() => IndexIVFPQ.readSync(file, { precomputeTable: 1 } as never)).toThrow(
+      new TypeError('Expected a boolean for precomputeTable but received 1'),
+    );
+  });
+});
+
 describe('bad buffers', () => {
   it('rejects non-buffers and garbage with clear errors', () => {
     expect(() => IndexIVFPQ.fromBuffer('abc' as never)).toThrow(new TypeError("Expected a Buffer or Uint8Array for buffer but received a string"));
