@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <unordered_set>
 
 #include "errors.h"
 
@@ -284,8 +285,11 @@ class Checker {
     } else if (layout == FourCC("sprs")) {
       uint64_t count = VectorCount(8, "sparse list sizes");
       if (count % 2 != 0) Fail("sparse list sizes are not (list, size) pairs");
+      std::unordered_set<uint64_t> named;  // bounded by the pairs present in the data
       for (uint64_t i = 0; i < count; i += 2) {
-        if (Get<uint64_t>() >= nlist) Fail("sparse list sizes name a list beyond nlist");
+        uint64_t list = Get<uint64_t>();
+        if (list >= nlist) Fail("sparse list sizes name a list beyond nlist");
+        if (!named.insert(list).second) Fail("sparse list sizes name a list twice");
         count_list(Get<uint64_t>());
       }
     } else {

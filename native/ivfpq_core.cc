@@ -12,6 +12,8 @@
 #include <faiss/index_io.h>
 #include <faiss/invlists/OnDiskInvertedLists.h>
 #include <fcntl.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,6 +49,24 @@ std::string DirectoryOf(const std::string& path) {
 std::string TemporaryNameFor(const std::string& path) {
   static std::atomic<uint64_t> counter{0};
   return path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(counter.fetch_add(1));
+}
+
+// A save killed mid-write leaves its temporary file; the next save of the same
+// target removes those whose writer process is gone.
+void RemoveStaleTemporaries(const std::string& path) {
+  std::string directory = DirectoryOf(path);
+  std::string prefix = path.substr(path.rfind('/') + 1) + ".tmp-";
+  DIR* listing = opendir(directory.c_str());
+  if (listing == nullptr) return;
+  while (dirent* entry = readdir(listing)) {
+    std::string name = entry->d_name;
+    if (name.rfind(prefix, 0) != 0) continue;
+    long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      unlinkat(dirfd(listing), name.c_str(), 0);
+    }
+  }
+  closedir(listing);
 }
 
 class FileCloser {
@@ -163,6 +183,7 @@ struct MemoryReader : faiss::IOReader {
   size_t operator()(void* out, size_t item_size, size_t items) override {
     if (item_size == 0 || position >= size) return 0;
     size_t available = std::min(items, (size - position) / item_size);
+    if (available == 0) return 0;  // out may be null for an empty vector
     std::memcpy(out, data + position, available * item_size);
     position += available * item_size;
     return available;
@@ -250,6 +271,10 @@ void IvfpqCore::CheckDirectMap(const faiss::IndexIVF& ivf, const std::string& so
   if (map.type == faiss::DirectMap::Array) {
     for (size_t id = 0; id < map.array.size(); id++) check(static_cast<idx_t>(id), map.array[id]);
   } else if (map.type == faiss::DirectMap::Hashtable) {
+    // Duplicate ids in the file collapse in the table: it would miss entries.
+    if (static_cast<idx_t>(map.hashtable.size()) != ivf.ntotal) {
+      ThrowFaiss("invalid index " + source + ": the direct map has duplicate ids", codes::kBadFile);
+    }
     for (const auto& [id, location] : map.hashtable) check(id, location);
   }
 }
@@ -361,7 +386,20 @@ void IvfpqCore::Search(idx_t n, const float* x, idx_t k, size_t nprobe, float k_
   refine_->Rerank(n, x, candidates, candidate_rows.data(), k, distances, labels);
 }
 
+void IvfpqCore::CheckSerializable() const {
+  // Lists mapped from an ordinary index file have no data file of their own:
+  // Faiss would write an index that names none and holds no codes.
+  auto* on_disk = dynamic_cast<const faiss::OnDiskInvertedLists*>(ivf_->invlists);
+  if (on_disk != nullptr && on_disk->filename.empty()) {
+    ThrowFaiss("cannot save an index opened with { mmap: true }: its lists are mapped from the file it was "
+               "read from; copy that file instead",
+               codes::kReadOnly);
+  }
+}
+
 void IvfpqCore::WriteFile(const std::string& path) {
+  CheckSerializable();
+  RemoveStaleTemporaries(path);
   ivf_->nprobe = nprobe_.load();
   std::string temporary = TemporaryNameFor(path);
   FILE* file = std::fopen(temporary.c_str(), "wb");
@@ -393,6 +431,7 @@ void IvfpqCore::WriteFile(const std::string& path) {
 }
 
 std::vector<uint8_t> IvfpqCore::WriteBuffer() {
+  CheckSerializable();
   ivf_->nprobe = nprobe_.load();
   faiss::VectorIOWriter writer;
   faiss::write_index(root_.get(), &writer);

@@ -98,6 +98,8 @@ class IvfpqCore {
   // the per-call parameters; returns the vectors to hand to Faiss.
   const float* PrepareQueries(idx_t n, const float* x, size_t nprobe, std::vector<float>& normalized,
                               faiss::SearchParametersIVF& params) const;
+  // A FaissError when Faiss could not write this index faithfully.
+  void CheckSerializable() const;
   // A FaissError unless this index may be modified.
   void CheckWritable(const char* operation) const;
   // Called at the end of every mutation, while the caller still holds its turn.

@@ -310,8 +310,10 @@ PreparedOp IvfpqWrap::PrepareRangeSearch(const Napi::CallbackInfo& info) {
             for (int64_t i = 0; i <= n; i++) lim_out[i] = static_cast<uint32_t>(found.lims[i]);
             auto distances = Napi::Float32Array::New(env, total);
             auto labels = Napi::BigInt64Array::New(env, total);
-            std::memcpy(distances.Data(), found.distances, total * sizeof(float));
-            std::memcpy(labels.Data(), found.labels, total * sizeof(int64_t));
+            if (total > 0) {  // an empty typed array has no data pointer
+              std::memcpy(distances.Data(), found.distances, total * sizeof(float));
+              std::memcpy(labels.Data(), found.labels, total * sizeof(int64_t));
+            }
             Napi::Object out = Napi::Object::New(env);
             out.Set("lims", lims);
             out.Set("distances", distances);

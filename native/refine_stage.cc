@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <cfloat>
 #include <memory>
 #include <typeinfo>
@@ -57,8 +58,10 @@ void RefineStage::CheckRows(const faiss::IndexIVF& ivf, const std::string& sourc
     size_t size = ivf.invlists->list_size(list);
     faiss::InvertedLists::ScopedIds ids(ivf.invlists, list);
     for (size_t i = 0; i < size; i++) {
-      if (ids[i] < 0 || ids[i] >= total_rows) {
-        ThrowFaiss("invalid index " + source + ": an inverted list holds row " + std::to_string(ids[i]) +
+      idx_t row;  // mapped lists need not be 8-byte aligned
+      std::memcpy(&row, reinterpret_cast<const uint8_t*>(ids.get()) + i * sizeof(idx_t), sizeof(idx_t));
+      if (row < 0 || row >= total_rows) {
+        ThrowFaiss("invalid index " + source + ": an inverted list holds row " + std::to_string(row) +
                        " beyond the refine index",
                    codes::kBadFile);
       }

@@ -182,6 +182,18 @@ describe('persistence', () => {
     expect(readFileSync(path.join(dir, 'cosine.index')).subarray(0, 4).toString('latin1')).toBe('IxPT');
   });
 
+  it('a save removes temporary files left by writers that died, and no others', () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const target = path.join(dir, 'target.index');
+    const dead = require('node:child_process').spawnSync(process.execPath, ['-e', '0']).pid as number;
+    fs.writeFileSync(`${target}.tmp-${dead}-0`, 'partial');
+    fs.writeFileSync(`${target}.tmp-${process.pid}-999`, 'in progress elsewhere in this process');
+    trainedIndex().writeSync(target);
+    expect(fs.existsSync(`${target}.tmp-${dead}-0`)).toBe(false);
+    expect(fs.existsSync(`${target}.tmp-${process.pid}-999`)).toBe(true);
+    expect(IndexIVFPQ.readSync(target).isTrained).toBe(true);
+  });
+
   it('an untrained index survives a round trip and can be trained after', () => {
     const file = path.join(dir, 'empty.index');
     new IndexIVFPQ({ dimension, nlist: 32, m: 4 }).writeSync(file);

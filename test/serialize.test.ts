@@ -53,6 +53,9 @@ describe.each(['l2', 'ip', 'cosine'] as const)('%s', (metric) => {
     expect(mapped.searchSync(queries, 10)).toEqual(expected);
     const asyncMapped = await IndexIVFPQ.read(file, { mmap: true });
     expect(asyncMapped.searchSync(queries, 10)).toEqual(expected);
+    // Its lists live in the source file: saving it would write an index without codes.
+    expect(() => mapped.toBuffer()).toThrow('cannot save an index opened with { mmap: true }');
+    await expect(mapped.write(path.join(dir, `${metric}-copy.index`))).rejects.toMatchObject({ code: 'ERR_FAISS_READ_ONLY' });
   });
 });
 
