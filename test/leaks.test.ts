@@ -1,0 +1,120 @@
+// No leaks: thousands of short-lived indexes, disposed or just dropped, and
+// thousands of rejected hostile buffers leave the process RSS where it was
+// after a warm-up (within +10%). Needs --expose-gc (vitest.config.mjs).
+import { describe, expect, it } from 'vitest';
+import { FaissError, IndexIVFPQ } from 'faiss-native';
+import { describeLayout } from '../scripts/fuzz-index-files.mjs';
+import { randomVectors } from './helpers';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const MiB = 2 ** 20;
+const CYCLES = 2000;
+const dimension = 8;
+// 39 points per centroid: Faiss's k-means stays quiet.
+const training = randomVectors(39 * 16, dimension, 1);
+const vectors = randomVectors(100, dimension, 2);
+const queries = randomVectors(5, dimension, 3);
+
+/** gc, then let the event loop run: N-API finalizers are scheduled, not run inside gc(). */
+async function settle(): Promise<number> {
+  for (let i = 0; i < 4; i++) {
+    gc!();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return process.memoryUsage().rss;
+}
+
+function build(): IndexIVFPQ {
+  const index = new IndexIVFPQ({ dimension, nlist: 4, m: 2, nbits: 4, metric: 'l2' });
+  index.trainSync(training, { threads: 1 });
+  index.addSync(vectors, { threads: 1 });
+  return index;
+}
+
+async function cycle(i: number): Promise<void> {
+  if (i % 2 === 0) {
+    const index = build();
+    index.searchSync(queries, 5, { threads: 1 });
+    index.dispose();
+    return;
+  }
+  // The Promise forms go through the thread pool and the operation queue.
+  const index = new IndexIVFPQ({ dimension, nlist: 4, m: 2, nbits: 4, metric: i % 4 === 1 ? 'ip' : 'cosine' });
+  await index.train(training, { threads: 1 });
+  await index.addWithIds(vectors, BigInt64Array.from({ length: 100 }, (_, j) => BigInt(i * 1000 + j)));
+  await index.search(queries, 5, { threads: 1 });
+  index.dispose();
+}
+
+function report(name: string, start: number, end: number): void {
+  console.log(`${name}: RSS ${(start / MiB).toFixed(1)} MiB -> ${(end / MiB).toFixed(1)} MiB (${(((end - start) / start) * 100).toFixed(1)}%)`);
+}
+
+describe.skipIf(!gc)('no leaks', () => {
+  it(`${CYCLES} create/train/add/search/dispose cycles keep RSS within +10%`, async () => {
+    // Warm-up: glibc gives each thread-pool thread its own malloc arena, which
+    // grows to a plateau over the first thousand or so cycles; that is not a leak.
+    for (let i = 0; i < 1000; i++) await cycle(i);
+    const start = await settle();
+    for (let i = 0; i < CYCLES; i++) await cycle(i);
+    const end = await settle();
+    report('dispose cycles', start, end);
+    expect(end).toBeLessThanOrEqual(start * 1.1);
+  });
+
+  it(`${CYCLES} indexes dropped without dispose() are collected and keep RSS within +10%`, async () => {
+    for (let i = 0; i < 200; i++) build();
+    const start = await settle();
+    let collected = 0;
+    const registry = new FinalizationRegistry(() => {
+      collected++;
+    });
+    for (let i = 0; i < CYCLES; i++) {
+      const index = build();
+      index.searchSync(queries, 5, { threads: 1 });
+      registry.register(index, i);
+      if (i % 100 === 99) await settle();
+    }
+    let end = await settle();
+    for (let i = 0; i < 10 && collected < CYCLES; i++) end = await settle();
+    report(`dropped indexes (${collected} of ${CYCLES} collected)`, start, end);
+    expect(collected).toBeGreaterThanOrEqual(CYCLES * 0.95);
+    expect(end).toBeLessThanOrEqual(start * 1.1);
+  });
+
+  it(`${CYCLES} rejected hostile buffers keep RSS within +10%`, async () => {
+    const index = new IndexIVFPQ({ dimension, nlist: 4, m: 2, nbits: 4, directMap: true });
+    index.trainSync(training, { threads: 1 });
+    index.addWithIdsSync(vectors, BigInt64Array.from({ length: 100 }, (_, j) => BigInt(j + 5)));
+    const good = index.toBuffer();
+    index.dispose();
+    // Rejected early (the header), late (the lists), and after Faiss parsed
+    // everything (a direct map that contradicts the lists).
+    const hostile: Buffer[] = [good.subarray(0, 40), good.subarray(0, good.length - 9), Buffer.concat([good, Buffer.alloc(3)])];
+    const wrongTag = Buffer.from(good);
+    wrongTag.write('IvPQ', 0, 'latin1');
+    hostile.push(wrongTag);
+    // Two direct-map entries with swapped locations: Faiss parses it all, then the check refuses it.
+    const badMap = Buffer.from(good);
+    const locations = describeLayout(good).filter((f: { name: string }) => f.name === 'dm.table[].location');
+    const [a, b] = [locations[0].off, locations[1].off];
+    badMap.writeBigInt64LE(good.readBigInt64LE(b), a);
+    badMap.writeBigInt64LE(good.readBigInt64LE(a), b);
+    hostile.push(badMap);
+    const rejected = () => {
+      for (const bytes of hostile) {
+        try {
+          IndexIVFPQ.fromBuffer(bytes).dispose();
+        } catch (error) {
+          expect(error).toBeInstanceOf(FaissError);
+        }
+      }
+    };
+    for (let i = 0; i < 100; i++) rejected();
+    const start = await settle();
+    for (let i = 0; i < CYCLES / hostile.length; i++) rejected();
+    const end = await settle();
+    report(`rejected buffers (${CYCLES} loads)`, start, end);
+    expect(end).toBeLessThanOrEqual(start * 1.1);
+  });
+});
