@@ -148,7 +148,7 @@ function readGloveCache(cacheDir, source) {
 }
 
 // Concurrent writers (a test and the demo) each use their own temp file; rename is atomic.
-function writeAtomically(file, data) {
+export function writeAtomically(file, data) {
   const temp = `${file}.${process.pid}.tmp`;
   try {
     writeFileSync(temp, data);

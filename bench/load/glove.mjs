@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { IndexFlat, IndexIVFPQ } from 'faiss-native';
-import { gatherRows, loadGlove, recallAtK, repoRoot, sampleRows, splitHoldout } from '../../tools/datasets.mjs';
+import { gatherRows, loadGlove, recallAtK, repoRoot, sampleRows, splitHoldout, writeAtomically } from '../../tools/datasets.mjs';
 
 export const K = 10;
 export const HOLDOUT = 1000;
@@ -152,13 +152,3 @@ function cached(name, ArrayType, compute) {
   return value;
 }
 
-// Concurrent runs each use their own temp file; rename is atomic.
-export function writeAtomically(file, data) {
-  const temp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temp, data);
-    renameSync(temp, file);
-  } finally {
-    rmSync(temp, { force: true });
-  }
-}
