@@ -29,6 +29,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { IndexFlat, IndexIVFPQ, IndexShards, buildSharded, mergeOnDisk } from 'faiss-native';
+import { writeAtomically } from '../tools/datasets.mjs';
 
 const selfPath = fileURLToPath(import.meta.url);
 const root = path.resolve(path.dirname(selfPath), '..');
@@ -589,12 +590,6 @@ function faissVersion() {
   return run.status === 0 ? run.stdout.trim() : null;
 }
 
-function writeAtomically(file, text) {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, text);
-  renameSync(temp, file);
-}
 
 async function main() {
   const settings = settingsFromArgs();

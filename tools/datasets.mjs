@@ -149,6 +149,7 @@ function readGloveCache(cacheDir, source) {
 
 // Concurrent writers (a test and the demo) each use their own temp file; rename is atomic.
 export function writeAtomically(file, data) {
+  mkdirSync(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.tmp`;
   try {
     writeFileSync(temp, data);

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeAtomically } from '../../tools/datasets.mjs';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cacheRoot = path.join(repoRoot, '.cache', 'bench-compare');
@@ -14,16 +15,7 @@ export const cores = typeof availableParallelism === 'function' ? availableParal
 
 // ---- files ----------------------------------------------------------------
 
-export function writeAtomically(file, data) {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temp, data);
-    renameSync(temp, file);
-  } finally {
-    rmSync(temp, { force: true });
-  }
-}
+export { writeAtomically };
 
 /** A typed array as raw little-endian bytes (the machine's order; x86-64 only here). */
 export function writeArray(file, array) {
