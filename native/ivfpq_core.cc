@@ -28,6 +28,7 @@
 
 #include "errors.h"
 #include "index_file_check.h"
+#include "ivf_search.h"
 #include "vectors.h"
 
 namespace faiss_native {
@@ -375,14 +376,14 @@ void IvfpqCore::Search(idx_t n, const float* x, idx_t k, size_t nprobe, float k_
   faiss::SearchParametersIVF params;
   x = PrepareQueries(n, x, nprobe, normalized, params);
   if (!refine_) {
-    ivf_->search(n, x, k, distances, labels, &params);
+    SearchIvf(*ivf_, n, x, k, params, distances, labels);
     return;
   }
   float factor = k_factor > 0 ? k_factor : refine_->k_factor();
   idx_t candidates = std::max<idx_t>(k, static_cast<idx_t>(std::ceil(double(k) * factor)));
   std::vector<float> candidate_distances(static_cast<size_t>(n * candidates));
   std::vector<idx_t> candidate_rows(static_cast<size_t>(n * candidates));
-  ivf_->search(n, x, candidates, candidate_distances.data(), candidate_rows.data(), &params);
+  SearchIvf(*ivf_, n, x, candidates, params, candidate_distances.data(), candidate_rows.data());
   refine_->Rerank(n, x, candidates, candidate_rows.data(), k, distances, labels);
 }
 
@@ -486,7 +487,7 @@ std::unique_ptr<faiss::RangeSearchResult> IvfpqCore::RangeSearch(idx_t n, const 
   faiss::SearchParametersIVF params;
   x = PrepareQueries(n, x, nprobe, normalized, params);
   auto result = std::make_unique<faiss::RangeSearchResult>(n);
-  ivf_->range_search(n, x, radius, result.get(), &params);
+  RangeSearchIvf(*ivf_, n, x, radius, params, result.get());
   if (refine_) refine_->RowsToIds(result->lims[n], result->labels);
   return result;
 }

@@ -47,8 +47,6 @@ describe('coalesced search', () => {
           return index.search(q, k, { nprobe });
         }),
       );
-      // Batches of 20+ queries reach Faiss's BLAS path for the coarse distances,
-      // which rounds differently in the last bits: same neighbours, distances to rounding.
       calls.forEach(({ q, k, nprobe }, i) => expectSameResults(results[i], index.searchSync(q, k, { nprobe })));
     }
   });

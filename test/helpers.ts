@@ -26,10 +26,8 @@ export function tempDir(prefix = 'faiss-native-'): string {
 }
 
 /**
- * Same neighbours, same distances up to float rounding. Faiss computes coarse
- * distances with BLAS for batches of 20+ queries and with SIMD loops below,
- * so the same query can differ in the last bits with what it was batched with
- * (or how a batch was split across threads); that is the only difference allowed.
+ * Identical results, bit for bit: a query's neighbours and distances must not
+ * depend on the batch it was searched in, the thread count or the thread it ran on.
  */
 export function expectSameResults(
   actual: { labels: BigInt64Array; distances: Float32Array },
@@ -37,10 +35,11 @@ export function expectSameResults(
 ): void {
   expect(actual.labels).toEqual(expected.labels);
   expect(actual.distances.length).toBe(expected.distances.length);
+  const differing: string[] = [];
   for (let i = 0; i < expected.distances.length; i++) {
-    const tolerance = 1e-5 * Math.max(1, Math.abs(expected.distances[i]));
-    if (Math.abs(actual.distances[i] - expected.distances[i]) > tolerance) {
-      expect(actual.distances[i]).toBe(expected.distances[i]);
+    if (!Object.is(actual.distances[i], expected.distances[i])) {
+      differing.push(`[${i}] ${actual.distances[i]} vs ${expected.distances[i]}`);
     }
   }
+  expect(differing.slice(0, 5), `${differing.length} distances differ`).toEqual([]);
 }

@@ -37,10 +37,11 @@ const ONE_THREAD = { threads: 1 };
 // How Python builds each one: the binding's own construction, or index_factory.
 const PYTHON_BUILD: Record<Metric, 'explicit' | 'factory'> = { l2: 'explicit', ip: 'explicit', cosine: 'factory' };
 
-// Same Faiss code and the system OpenBLAS on both sides: measured bitwise equal. A build
-// on other BLAS kernels rounds L2 distances differently in the last bits (the static
-// OpenBLAS of the prebuilt binary: up to 1.1e-5 relative, labels still equal).
-const DISTANCE_TOLERANCE = 1e-6;
+// Labels must be equal. Distances may differ in the last bits: the binding scores query
+// against centroid directly, (q - c)², while Python's batches go through BLAS as
+// |q|² + |c|² - 2 q·c, and Faiss adds that coarse distance into every L2 result.
+// Measured up to 1e-5 relative on SIFT10K.
+const DISTANCE_TOLERANCE = 2e-5;
 
 /** Labels equal; distances bitwise equal or within DISTANCE_TOLERANCE, relative. */
 function expectSameResults(ours: Results, theirs: Results, what: string): void {

@@ -135,7 +135,7 @@ describe.skipIf(missingSift !== undefined)(title('recall@10 on SIFT10K', missing
       const window = sift.extraQueries.data.subarray(first * d, (first + count) * d);
       const full = index.searchSync(sift.extraQueries.data, K, { nprobe: 8 });
       const part = index.searchSync(window, K, { nprobe: 8 });
-      // A different batch: last-bit rounding may differ (see expectSameResults).
+      // A different batch, the same bits.
       expectSameResults(part, {
         labels: full.labels.slice(first * K, (first + count) * K),
         distances: full.distances.slice(first * K, (first + count) * K),
