@@ -1,22 +1,24 @@
 // Coalesced search against one search() per call: many callers each issuing
 // one query at a time (what a server does per request), on GloVe-100 with the
 // cached IVF-PQ index of the load benchmark. Reports throughput and latency
-// with coalescing on and off in the same run, at nprobe 1, 8 and 32.
-//   node bench/coalesce.mjs [--seconds 5] [--callers 32]
+// with coalescing on and off in the same run, at nprobe 1, 8 and 32: in
+// process, then one query per POST /search to the example HTTP server.
+//   node bench/coalesce.mjs [--seconds 5] [--callers 32] [--http-seconds 8]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadDataset, loadIndex } from './load/glove.mjs';
 import { writeAtomically } from '../tools/datasets.mjs';
+import { runHttpLoad } from './load/http-load.mjs';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '5' }, callers: { type: 'string', default: '32' }, m: { type: 'string', default: '50' } },
+  options: { seconds: { type: 'string', default: '5' }, callers: { type: 'string', default: '32' }, m: { type: 'string', default: '50' }, 'http-seconds': { type: 'string', default: '8' } },
 });
 const seconds = Number(values.seconds);
 const callers = Number(values.callers);
 const log = (line) => console.error(line);
 
 const dataset = loadDataset({ log });
-const { index } = loadIndex(dataset, { nlist: 2048, m: Number(values.m) }, { log });
+const { index, file: indexPath } = loadIndex(dataset, { nlist: 2048, m: Number(values.m) }, { log });
 const dimension = dataset.dimension;
 const queries = dataset.queries;
 const queryCount = queries.length / dimension;
@@ -56,6 +58,25 @@ for (const nprobe of [1, 8, 32]) {
   const on = best(on1, on2);
   rows.push({ nprobe, off, on, ratio: on.qps / off.qps });
 }
+
+// Over HTTP: the server in a child process (libuv pool 4), autocannon here.
+const httpRows = [];
+const httpRun = (nprobe, coalesce) =>
+  runHttpLoad({
+    indexPath, queries, dimension, count: queryCount, truth: dataset.truth, nprobe, coalesce,
+    connections: callers, durationSeconds: Number(values['http-seconds']), poolSize: 4,
+  });
+for (const nprobe of [1, 8, 32]) {
+  const off1 = await httpRun(nprobe, false);
+  const on1 = await httpRun(nprobe, true);
+  const off2 = await httpRun(nprobe, false);
+  const on2 = await httpRun(nprobe, true);
+  const best = (a, b) => (a.requestsPerSecond >= b.requestsPerSecond ? a : b);
+  const off = best(off1, off2);
+  const on = best(on1, on2);
+  httpRows.push({ nprobe, off, on, ratio: on.requestsPerSecond / off.requestsPerSecond });
+  log(`HTTP nprobe ${nprobe}: off ${off.requestsPerSecond} req/s, on ${on.requestsPerSecond} req/s`);
+}
 load.end = os.loadavg();
 
 const fmt = (n, d = 0) => n.toFixed(d);
@@ -71,8 +92,19 @@ const lines = [
       `| ${r.nprobe} | ${fmt(r.off.qps)} | ${fmt(r.off.p50, 2)} / ${fmt(r.off.p99, 2)} | ${fmt(r.on.qps)} | ${fmt(r.on.p50, 2)} / ${fmt(r.on.p99, 2)} | ×${fmt(r.ratio, 2)} |`,
   ),
   '',
+  `## Over HTTP: one query per POST /search, ${callers} connections, ${values['http-seconds']} s per run, best of two alternating runs`,
+  '',
+  'The example server (libuv pool 4) in a child process; autocannon in this process shares the same cores.',
+  '',
+  '| nprobe | off: req/s | off: p50 / p99 ms | on: req/s | on: p50 / p99 ms | on ÷ off | errors |',
+  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...httpRows.map(
+    (r) =>
+      `| ${r.nprobe} | ${r.off.requestsPerSecond} | ${r.off.latencyMs.p50} / ${r.off.latencyMs.p99} | ${r.on.requestsPerSecond} | ${r.on.latencyMs.p50} / ${r.on.latencyMs.p99} | ×${fmt(r.ratio, 2)} | ${r.off.errors + r.on.errors + r.off.non2xx + r.on.non2xx} |`,
+  ),
+  '',
 ];
 console.log(lines.join('\n'));
 writeAtomically(new URL('./results/coalesce.md', import.meta.url).pathname, lines.join('\n'));
-writeAtomically(new URL('./results/coalesce.json', import.meta.url).pathname, `${JSON.stringify({ callers, seconds, load, rows }, null, 2)}\n`);
+writeAtomically(new URL('./results/coalesce.json', import.meta.url).pathname, `${JSON.stringify({ callers, seconds, load, rows, http: httpRows }, null, 2)}\n`);
 index.dispose();

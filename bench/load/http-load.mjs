@@ -13,8 +13,9 @@ const serverScript = fileURLToPath(new URL('../../examples/http-server/server.mj
 export const MAX_DURATION_S = 30;
 
 /** Starts the example server on 127.0.0.1, port 0; resolves once it listens. */
-async function startServer(indexPath, poolSize) {
-  const child = spawn(process.execPath, [serverScript, '--index', indexPath, '--host', '127.0.0.1', '--port', '0'], {
+async function startServer(indexPath, poolSize, coalesce) {
+  const args = ['--index', indexPath, '--host', '127.0.0.1', '--port', '0', '--coalesce', coalesce ? 'on' : 'off'];
+  const child = spawn(process.execPath, [serverScript, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, UV_THREADPOOL_SIZE: String(poolSize) },
   });
@@ -38,14 +39,14 @@ async function startServer(indexPath, poolSize) {
  * the timed run, every query goes through HTTP once (warm-up, and a check
  * that the answers give the in-process recall).
  */
-export async function runHttpLoad({ indexPath, queries, dimension, count, truth, nprobe, connections, durationSeconds, poolSize, log }) {
+export async function runHttpLoad({ indexPath, queries, dimension, count, truth, nprobe, connections, durationSeconds, poolSize, coalesce = true, log }) {
   if (!(durationSeconds > 0 && durationSeconds <= MAX_DURATION_S)) {
     throw new RangeError(`Expected a duration between 1 and ${MAX_DURATION_S} s but received ${durationSeconds}`);
   }
   const bodies = Array.from({ length: count }, (_, i) =>
     JSON.stringify({ vector: Array.from(queries.subarray(i * dimension, (i + 1) * dimension)), k: K, nprobe }),
   );
-  const server = await startServer(indexPath, poolSize);
+  const server = await startServer(indexPath, poolSize, coalesce);
   try {
     const recall = await recallOverHttp(server.url, bodies, truth, connections);
     log?.(`HTTP warm-up: ${count} queries, recall@${K} ${recall.toFixed(4)} over HTTP`);
@@ -74,6 +75,7 @@ export async function runHttpLoad({ indexPath, queries, dimension, count, truth,
       connections,
       durationSeconds,
       nprobe,
+      coalesce,
       requestsPerSecond: Math.round(result.requests.average),
       requests: result.requests.total,
       distinctBodies: Math.min(sent, bodies.length),

@@ -1,7 +1,7 @@
 // A minimal vector search service on Node's own http module.
 //
-//   node examples/http-server/server.mjs --index vectors.index [--host 127.0.0.1] [--port 8080]
-//   (or INDEX_PATH, HOST, PORT in the environment)
+//   node examples/http-server/server.mjs --index vectors.index [--host 127.0.0.1] [--port 8080] [--coalesce on|off]
+//   (or INDEX_PATH, HOST, PORT, COALESCE in the environment)
 //
 //   POST /search  {"vector": [..dimension numbers..], "k": 10, "nprobe": 16}
 //              → {"ids": ["123", ...], "distances": [0.93, ...]}
@@ -281,13 +281,18 @@ async function main() {
       index: { type: 'string', default: process.env.INDEX_PATH },
       host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
       port: { type: 'string', default: process.env.PORT ?? '8080' },
+      coalesce: { type: 'string', default: process.env.COALESCE ?? 'on' },
     },
   });
   if (!values.index) throw new Error('Give the index file with --index PATH or INDEX_PATH');
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Expected a port number but received '${values.port}'`);
 
+  if (values.coalesce !== 'on' && values.coalesce !== 'off') {
+    throw new Error(`Expected 'on' or 'off' for --coalesce but received '${values.coalesce}'`);
+  }
   const index = await IndexIVFPQ.read(values.index);
+  index.coalesceSearches = values.coalesce === 'on';
   const { server, shutdown } = createSearchServer(index);
   await new Promise((resolve, reject) => {
     server.once('error', reject);
