@@ -41,7 +41,8 @@
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fopenmp", "-fvisibility=hidden", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "ldflags": ["-Wl,--exclude-libs,ALL", "-Wl,--as-needed"],
+      # native/align-text.ld: 64-byte aligned code sections (see the script).
+      "ldflags": ["-Wl,--exclude-libs,ALL", "-Wl,--as-needed", "-Wl,-T,<(module_root_dir)/native/align-text.ld"],
       "conditions": [
         ["static_deps==1", {
           # OpenBLAS's LAPACK needs two libgfortran routines; libgfortran.a cannot go into a .so.

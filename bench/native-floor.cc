@@ -11,10 +11,14 @@
 //       cosine), times both, writes the index
 //   load <index>        reads an index file (written by faiss-native or by build)
 //   queries <file>      raw float32 rows of the loaded index's dimension
-//   batch <nprobe> <threads> <k> <calls>
-//       <calls> × one search() of every query (SearchParametersIVF), like searchSync(all)
-//   single <nprobe> <k> <passes>
-//       <passes> × a loop of one-query search() calls on one thread, like a searchSync() loop
+//   batch <nprobe> <threads> <k> <calls> [faiss]
+//       <calls> × one search of every query, like searchSync(all)
+//   single <nprobe> <k> <passes> [faiss]
+//       <passes> × a loop of one-query searches on one thread, like a searchSync() loop
+// Searches go through faiss-native's own IVF search (native/ivf_search.cc,
+// compiled in): its coarse step, then Faiss's IndexIVF::search_preassigned.
+// With the word faiss they call Faiss's IndexIVF::search instead, the
+// reference for what that coarse step changes.
 //   quit
 // Every search reply carries the wall time of each call (batch) or pass
 // (single) in ms, the process's CPU time over all of them, and an FNV-1a hash
@@ -40,6 +44,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "ivf_search.h"
 
 namespace {
 
@@ -171,12 +177,29 @@ struct Session {
     return "{\"count\":" + std::to_string(query_count) + "}";
   }
 
+  static bool UsesFaissSearch(std::istringstream& args) {
+    std::string word;
+    args >> word;
+    if (!word.empty() && word != "faiss") throw std::runtime_error("expected 'faiss' or nothing after the numbers");
+    return word == "faiss";
+  }
+
+  void Search(bool faiss_search, idx_t n, const float* x, idx_t k, const faiss::SearchParametersIVF& params,
+              float* distances, idx_t* labels) const {
+    if (faiss_search) {
+      ivf->search(n, x, k, distances, labels, &params);
+    } else {
+      faiss_native::SearchIvf(*ivf, n, x, k, params, distances, labels);
+    }
+  }
+
   std::string Batch(std::istringstream& args) {
     size_t nprobe;
     int threads, reps;
     idx_t k;
     args >> nprobe >> threads >> k >> reps;
-    if (!args || ivf == nullptr || query_count == 0) throw std::runtime_error("usage: batch <nprobe> <threads> <k> <calls>");
+    if (!args || ivf == nullptr || query_count == 0) throw std::runtime_error("usage: batch <nprobe> <threads> <k> <calls> [faiss]");
+    const bool faiss_search = UsesFaissSearch(args);
     omp_set_num_threads(threads);
     faiss::SearchParametersIVF params;
     params.nprobe = nprobe;
@@ -189,7 +212,7 @@ struct Session {
     for (int rep = 0; rep < reps; rep++) {
       auto start = Clock::now();
       const float* x = Prepare(queries.data(), n, scratch);
-      ivf->search(n, x, k, distances.data(), labels.data(), &params);
+      Search(faiss_search, n, x, k, params, distances.data(), labels.data());
       times.push_back(MillisecondsSince(start));
     }
     double cpu_ms = ProcessCpuMs() - cpu_start;
@@ -204,7 +227,8 @@ struct Session {
     int reps;
     idx_t k;
     args >> nprobe >> k >> reps;
-    if (!args || ivf == nullptr || query_count == 0) throw std::runtime_error("usage: single <nprobe> <k> <passes>");
+    if (!args || ivf == nullptr || query_count == 0) throw std::runtime_error("usage: single <nprobe> <k> <passes> [faiss]");
+    const bool faiss_search = UsesFaissSearch(args);
     omp_set_num_threads(1);  // faiss-native runs a one-query call on one thread
     faiss::SearchParametersIVF params;
     params.nprobe = nprobe;
@@ -219,7 +243,7 @@ struct Session {
       auto start = Clock::now();
       for (idx_t q = 0; q < n; q++) {
         const float* x = Prepare(queries.data() + q * d, 1, scratch);
-        ivf->search(1, x, k, distances.data() + q * k, labels.data() + q * k, &params);
+        Search(faiss_search, 1, x, k, params, distances.data() + q * k, labels.data() + q * k);
       }
       times.push_back(MillisecondsSince(start));
     }

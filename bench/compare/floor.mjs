@@ -233,12 +233,13 @@ async function compareSearch(task, data, cpp, cppPassive, IndexIVFPQ) {
       }),
     };
     const native = {
-      batch: async (floor, threads, calls) => {
-        const reply = await floor.send(`batch ${nprobe} ${threads} ${K} ${calls}`);
+      // path 'faiss': Faiss's own IndexIVF::search instead of the binding's search path.
+      batch: async (floor, threads, calls, path = '') => {
+        const reply = await floor.send(`batch ${nprobe} ${threads} ${K} ${calls} ${path}`);
         return { ms: sum(reply.ms), cpuMs: reply.cpuMs, hash: reply.hash };
       },
-      single: async (passes) => {
-        const reply = await cpp.send(`single ${nprobe} ${K} ${passes}`);
+      single: async (passes, path = '') => {
+        const reply = await cpp.send(`single ${nprobe} ${K} ${passes} ${path}`);
         return { ms: sum(reply.ms), cpuMs: reply.cpuMs, hash: reply.hash };
       },
     };
@@ -262,7 +263,12 @@ async function compareSearch(task, data, cpp, cppPassive, IndexIVFPQ) {
     const passes = callsFor(warm.s.ms, task.targetMs);
 
     // Per rep, each side's sample for each measurement, in ABBA order (C++ first on even reps).
-    const series = { batch1: { node: [], cpp: [] }, batch2: { node: [], cpp: [], cppPassive: [] }, single: { sync: [], async: [], cpp: [] } };
+    const series = {
+      batch1: { node: [], cpp: [] },
+      batch2: { node: [], cpp: [], cppPassive: [] },
+      single: { sync: [], async: [], cpp: [] },
+      faiss: { batch1: [], single: [] },
+    };
     let batchLabels;
     let batchHash;
     let singleHash;
@@ -289,6 +295,9 @@ async function compareSearch(task, data, cpp, cppPassive, IndexIVFPQ) {
       const async = await node.async(passes);
       if (!cppFirst) c = await native.single(passes);
       series.single.cpp.push(perQuery(n * passes, c));
+      // Faiss's IndexIVF::search from C++: what the binding's coarse step replaces.
+      series.faiss.batch1.push(rate(n * calls[1], await native.batch(cpp, 1, calls[1], 'faiss')));
+      series.faiss.single.push(perQuery(n * passes, await native.single(passes, 'faiss')));
       series.single.sync.push(perQuery(n * passes, sync));
       series.single.async.push(perQuery(n * passes, async));
       singleHash = c.hash;
@@ -299,6 +308,10 @@ async function compareSearch(task, data, cpp, cppPassive, IndexIVFPQ) {
       batch1: compareRates(series.batch1.node, series.batch1.cpp),
       batch2: { ...compareRates(series.batch2.node, series.batch2.cpp), vsPassive: compareRates(series.batch2.node, series.batch2.cppPassive) },
       single: compareLatency(series.single),
+      faissSearch: {
+        batch1: compareRates(series.batch1.node, series.faiss.batch1),
+        single: compareLatency({ cpp: series.faiss.single, sync: series.single.sync, async: series.single.async }),
+      },
       sameLabels: {
         batch: fnv1a(batchLabels) === batchHash,
         single: fnv1a(await singleLabels(false)) === singleHash,
@@ -311,7 +324,8 @@ async function compareSearch(task, data, cpp, cppPassive, IndexIVFPQ) {
     log(`  nprobe ${nprobe} (recall@10 ${point.recall.toFixed(3)}): batch QPS vs C++, 1 thread: best ×${r(point.batch1.bestRatio)}, paired median ×${r(point.batch1.pairedRatio)}, CPU ×${r(point.batch1.cpuRatio)}; ` +
       `2 threads: best ×${r(point.batch2.bestRatio)}, paired ×${r(point.batch2.pairedRatio)}, CPU vs PASSIVE C++ ×${r(point.batch2.vsPassive.cpuRatio)}; ` +
       `one query/call: C++ ${point.single.cpp.bestUs.toFixed(1)} µs, searchSync +${point.single.sync.overheadBestUs.toFixed(1)} µs (CPU +${point.single.sync.overheadCpuUs.toFixed(1)}), ` +
-      `search() +${point.single.async.overheadBestUs.toFixed(1)} µs (CPU +${point.single.async.overheadCpuUs.toFixed(1)}); same labels: ${Object.values(point.sameLabels).every(Boolean)} (${seconds(performance.now() - started)})`);
+      `search() +${point.single.async.overheadBestUs.toFixed(1)} µs (CPU +${point.single.async.overheadCpuUs.toFixed(1)}); ` +
+      `vs Faiss's IndexIVF::search: batch ×${r(point.faissSearch.batch1.pairedRatio)}, one query ${point.faissSearch.single.cpp.bestUs.toFixed(1)} → ${point.single.sync.bestUs.toFixed(1)} µs; same labels: ${Object.values(point.sameLabels).every(Boolean)} (${seconds(performance.now() - started)})`);
     return point;
   }
 }

@@ -46,12 +46,17 @@ function packageDir(name) {
 /** The native floor binary; compiled when missing or stale. */
 export function ensureNativeFloor({ force = false, log = console.error } = {}) {
   const source = path.join(repoRoot, 'bench', 'native-floor.cc');
-  if (!force && !stale(floorBinary, [source, LIBFAISS])) return { path: floorBinary, built: false };
+  // The binding's own IVF search path, compiled in, and its link script.
+  const native = ['coarse_assign.cc', 'ivf_search.cc'].map((file) => path.join(repoRoot, 'native', file));
+  const linkScript = path.join(repoRoot, 'native', 'align-text.ld');
+  const inputs = [source, ...native, ...native.map((file) => file.replace(/\.cc$/, '.h')), linkScript, LIBFAISS];
+  if (!force && !stale(floorBinary, inputs)) return { path: floorBinary, built: false };
   mkdirSync(binDir, { recursive: true });
   log(`compiling ${path.relative(repoRoot, source)} against ${LIBFAISS} (waiting for ${LOCK})`);
   const started = performance.now();
-  // Same flags as the addon's own code in binding.gyp (-O2, OpenMP, C++17).
-  locked('g++', ['-std=c++17', '-O2', '-fopenmp', '-o', floorBinary, source, LIBFAISS, '-lopenblas', '-lgomp']);
+  // Same flags and link script as the addon in binding.gyp (-O2, OpenMP, C++17).
+  locked('g++', ['-std=c++17', '-O2', '-fopenmp', `-I${path.join(repoRoot, 'native')}`, '-o', floorBinary, source, ...native,
+    LIBFAISS, '-lopenblas', '-lgomp', `-Wl,-T,${linkScript}`]);
   return { path: floorBinary, built: true, seconds: (performance.now() - started) / 1000 };
 }
 
