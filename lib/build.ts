@@ -1,7 +1,7 @@
 import { FaissError } from './errors';
 import { IndexIVFPQ, type IndexIVFPQOptions, type Refine } from './index-ivfpq';
 import type { Metric } from './metric';
-import { recommendParams } from './recommend';
+import { recommendParams, trainingSetSize } from './recommend';
 import { exactNeighbours, tuneNprobe, type TunePoint } from './tune';
 import { expectBigInt64Array, expectInteger, expectOptions, expectVectors, fail } from './validate';
 
@@ -42,6 +42,13 @@ export interface BuildReport {
   nprobe: number;
   /** recall@10 on the held-out tuning queries at that nprobe. */
   recall: number;
+  /**
+   * The recall nprobe was tuned for: targetRecall plus two standard errors of
+   * a recall measured on this many tuning queries, so that new queries from
+   * the same distribution meet targetRecall too (capped at 1). When only
+   * targetRecall itself is reachable, nprobe is the smallest that meets it.
+   */
+  tuningTarget: number;
   bytesPerVector: number;
   curve: TunePoint[];
 }
@@ -119,9 +126,17 @@ export async function buildIndex(vectors: Float32Array, options: BuildOptions): 
   const rowIds = (rows: Uint32Array) => BigInt64Array.from(rows, (row) => (ids ? ids[row] : BigInt(row)));
   const baseIds = rowIds(baseRows);
   const queryIds = rowIds(queryRows);
-  const trainRows = shuffledRows(base.length / dimension, seed + 1).subarray(0, recommended.trainSize);
+  const nlist = bag.nlist === undefined ? recommended.nlist : expectInteger(bag.nlist, 'nlist', 1, 2 ** 31 - 1);
+  const nbits = bag.nbits === undefined ? recommended.nbits : expectInteger(bag.nbits, 'nbits', 1, 8);
+  // Sized for the nlist and nbits actually built, overrides included.
+  const trainSize = trainingSetSize(baseRows.length, dimension, nlist, nbits);
+  if (trainSize < nlist) {
+    throw new RangeError(`Expected at most ${trainSize} for nlist (k-means needs a training vector per list) but received ${nlist}`);
+  }
+  const trainRows = shuffledRows(baseRows.length, seed + 1).subarray(0, trainSize);
   const trainingSet = gather(base, trainRows, dimension);
   const truth = await exactNeighbours(base, queries, 10, dimension, metric, baseIds);
+  const tuningTarget = Math.min(1, targetRecall + 2 * Math.sqrt((targetRecall * (1 - targetRecall)) / (10 * holdout)));
 
   // What to try, cheapest first; an override fixes its parameter and leaves the others free.
   const plans: Pick<IndexIVFPQOptions, 'm' | 'refine'>[] = [];
@@ -135,12 +150,12 @@ export async function buildIndex(vectors: Float32Array, options: BuildOptions): 
   let best: { recall: number; plan: string } | undefined;
   for (const [attempt, plan] of plans.entries()) {
     const refineBytes = plan.refine === 'flat' ? 4 * dimension : plan.refine === 'sq8' ? dimension : 0;
-    const estimate = recommended.memoryBytes + n * ((plan.m! - m) * (recommended.nbits / 8) + refineBytes + (refineBytes ? 8 : 0));
+    const estimate = recommended.memoryBytes + n * ((plan.m! - m) * (nbits / 8) + refineBytes + (refineBytes ? 8 : 0));
     if (budget !== undefined && attempt > 0 && estimate > budget) continue;
     const label = `m ${plan.m}${plan.refine === 'none' ? '' : `, refine ${plan.refine}`}`;
     if (attempt > 0) progress({ step: 'retry', message: `recall ${best?.recall.toFixed(3)} below ${targetRecall}; trying ${label}` });
     const index = new IndexIVFPQ({
-      dimension, metric, nlist: bag.nlist ?? recommended.nlist, nbits: bag.nbits ?? recommended.nbits,
+      dimension, metric, nlist, nbits,
       m: plan.m!, refine: plan.refine, kFactor: bag.kFactor ?? 4,
     });
     progress({ step: 'train', message: `training ${label} on ${trainingSet.length / dimension} vectors` });
@@ -151,16 +166,17 @@ export async function buildIndex(vectors: Float32Array, options: BuildOptions): 
       progress({ step: 'add', message: `added ${end} of ${n}`, fraction: end / n });
     }
     progress({ step: 'tune', message: `measuring recall@10 on ${holdout} held-out vectors` });
-    const tuned = await tuneNprobe(index, queries, { k: 10, targetRecall, groundTruth: truth });
+    const tuned = await tuneNprobe(index, queries, { k: 10, targetRecall: tuningTarget, groundTruth: truth });
     if (!best || tuned.recall > best.recall) best = { recall: tuned.recall, plan: label };
-    if (tuned.reached) {
-      index.nprobe = tuned.nprobe;
+    const chosen = tuned.reached ? tuned : tuned.curve.find((point) => point.recall >= targetRecall);
+    if (chosen) {
+      index.nprobe = chosen.nprobe;
       await index.addWithIds(queries, queryIds);
       const report: BuildReport = {
-        nlist: index.nlist, m: index.m, nbits: index.nbits, refine: index.refine, nprobe: tuned.nprobe,
-        recall: tuned.recall, bytesPerVector: index.memoryBytes / index.ntotal, curve: tuned.curve,
+        nlist: index.nlist, m: index.m, nbits: index.nbits, refine: index.refine, nprobe: chosen.nprobe,
+        recall: chosen.recall, tuningTarget, bytesPerVector: index.memoryBytes / index.ntotal, curve: tuned.curve,
       };
-      progress({ step: 'done', message: `nprobe ${tuned.nprobe} gives recall@10 ${tuned.recall.toFixed(3)} with ${label}` });
+      progress({ step: 'done', message: `nprobe ${chosen.nprobe} gives recall@10 ${chosen.recall.toFixed(3)} with ${label}` });
       return { index, report };
     }
     index.dispose();

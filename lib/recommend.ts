@@ -82,6 +82,19 @@ const LARGE_NLIST = 65536;
 const PREFERRED_M: ReadonlySet<number> = new Set([1, 2, 4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 96]);
 
 /**
+ * Training vectors for nlist lists and 2^nbits-entry codebooks (see trainSize
+ * below), of the n available.
+ */
+export function trainingSetSize(n: number, dimension: number, nlist: number, nbits: number): number {
+  return Math.min(n, Math.floor(MAX_TRAIN_FLOATS / dimension), wantedTrainingSetSize(nlist, nbits));
+}
+
+function wantedTrainingSetSize(nlist: number, nbits: number): number {
+  const wanted = Math.max(50 * nlist, MAX_POINTS_PER_CENTROID * 2 ** nbits);
+  return Math.min(MAX_POINTS_PER_CENTROID * nlist, Math.max(MIN_POINTS_PER_CENTROID * nlist, wanted));
+}
+
+/**
  * Recommends IndexIVFPQ parameters for `n` vectors of `dimension` floats.
  *
  * - nlist: the power of two nearest 8·√n (the middle of Faiss's 4·√n..16·√n),
@@ -154,11 +167,8 @@ export function recommendParams(options: RecommendParamsOptions): RecommendedPar
     );
   }
 
-  // trainSize
-  const wanted = Math.max(50 * nlist, MAX_POINTS_PER_CENTROID * ksub);
-  const clamped = Math.min(MAX_POINTS_PER_CENTROID * nlist, Math.max(MIN_POINTS_PER_CENTROID * nlist, wanted));
-  const trainSize = Math.min(n, maxTrainRows, clamped);
-  if (trainSize === maxTrainRows && maxTrainRows < Math.min(n, clamped)) {
+  const trainSize = trainingSetSize(n, dimension, nlist, nbits);
+  if (trainSize === maxTrainRows && maxTrainRows < Math.min(n, wantedTrainingSetSize(nlist, nbits))) {
     warnings.push(
       `trainSize = ${trainSize}: limited so that trainSize·dimension fits one Float32Array (2^32 elements)`,
     );

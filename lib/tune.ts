@@ -13,6 +13,8 @@ export interface TuneOptions {
   vectors?: Float32Array;
   /** Their ids (default: row numbers, as add() assigns them). */
   ids?: BigInt64Array;
+  /** For a refined index: the kFactor to search with (default: the index's own). */
+  kFactor?: number;
 }
 
 export interface TunePoint {
@@ -28,10 +30,12 @@ export interface TuneResult {
   recall: number;
   /** Whether targetRecall was met. */
   reached: boolean;
+  /** The kFactor every point was measured with (0 for an index without refine). */
+  kFactor: number;
   curve: TunePoint[];
 }
 
-const KEYS = ['k', 'targetRecall', 'groundTruth', 'vectors', 'ids'] as const;
+const KEYS = ['k', 'targetRecall', 'groundTruth', 'vectors', 'ids', 'kFactor'] as const;
 
 /** recall@k: |returned top-k ∩ true top-k| / k, averaged over queries. */
 export function recallAt(labels: BigInt64Array, truth: BigInt64Array, k: number): number {
@@ -63,9 +67,9 @@ export async function exactNeighbours(
   }
 }
 
-async function measure(index: IndexIVFPQ, queries: Float32Array, k: number, nprobe: number, truth: BigInt64Array): Promise<TunePoint> {
+async function measure(index: IndexIVFPQ, queries: Float32Array, k: number, nprobe: number, kFactor: number | undefined, truth: BigInt64Array): Promise<TunePoint> {
   const started = process.hrtime.bigint();
-  const { labels } = await index.search(queries, k, { nprobe });
+  const { labels } = await index.search(queries, k, kFactor === undefined ? { nprobe } : { nprobe, kFactor });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { nprobe, recall: recallAt(labels, truth, k), qps: queries.length / index.dimension / seconds };
 }
@@ -86,6 +90,11 @@ export async function tuneNprobe(index: IndexIVFPQ, queries: Float32Array, optio
   if (typeof target !== 'number' || !(target > 0 && target <= 1)) {
     fail('range', 'a number in (0, 1]', 'targetRecall', target);
   }
+  if (bag.kFactor !== undefined && index.refine === 'none') {
+    throw new TypeError("Expected no kFactor for options: the index has no refine stage (create it with refine: 'flat' or 'sq8')");
+  }
+  // Validated by the first search, like any search option.
+  const kFactor = bag.kFactor;
   let truth: BigInt64Array;
   if (bag.groundTruth !== undefined) {
     truth = expectBigInt64Array(bag.groundTruth, 'groundTruth');
@@ -108,7 +117,7 @@ export async function tuneNprobe(index: IndexIVFPQ, queries: Float32Array, optio
   const point = async (nprobe: number): Promise<TunePoint> => {
     let found = at.get(nprobe);
     if (!found) {
-      found = await measure(index, checked, k, nprobe, truth);
+      found = await measure(index, checked, k, nprobe, kFactor, truth);
       at.set(nprobe, found);
       curve.push(found);
     }
@@ -128,7 +137,7 @@ export async function tuneNprobe(index: IndexIVFPQ, queries: Float32Array, optio
   if (high === 0) {
     const best = curve.reduce((a, b) => (b.recall > a.recall ? b : a));
     curve.sort((a, b) => a.nprobe - b.nprobe);
-    return { nprobe: best.nprobe, recall: best.recall, reached: false, curve };
+    return { nprobe: best.nprobe, recall: best.recall, reached: false, kFactor: kFactor ?? index.kFactor, curve };
   }
   while (high - low > 1) {
     const middle = Math.floor((low + high) / 2);
@@ -136,5 +145,5 @@ export async function tuneNprobe(index: IndexIVFPQ, queries: Float32Array, optio
     else low = middle;
   }
   curve.sort((a, b) => a.nprobe - b.nprobe);
-  return { nprobe: high, recall: at.get(high)!.recall, reached: true, curve };
+  return { nprobe: high, recall: at.get(high)!.recall, reached: true, kFactor: kFactor ?? index.kFactor, curve };
 }

@@ -53,6 +53,30 @@ describe.skipIf(!available)(`tuneNprobe on SIFT10K${available ? '' : ' (skipped:
     await expect(tuneNprobe(index, tuning, {})).rejects.toThrow(TypeError);
   });
 
+  it('tunes a refined index at a given kFactor, and refuses kFactor without refine', async () => {
+    const { base, extraQueries, extraGroundTruth, dimension } = sift!;
+    const index = new IndexIVFPQ({ dimension, nlist: 64, m: 8, refine: 'sq8', kFactor: 1 });
+    index.trainSync(base.data);
+    index.addSync(base.data);
+    const tuning = extraQueries.data.subarray(0, 200 * dimension);
+    const truth = truthOf(extraGroundTruth, 0, 200, 10);
+    const atOne = await tuneNprobe(index, tuning, { targetRecall: 0.6, groundTruth: truth });
+    const atSixteen = await tuneNprobe(index, tuning, { targetRecall: 0.6, groundTruth: truth, kFactor: 16 });
+    expect(atOne.kFactor).toBe(1);
+    expect(atSixteen.kFactor).toBe(16);
+    // More candidates re-ranked: the same recall from fewer lists.
+    expect(atSixteen.reached).toBe(true);
+    expect(atSixteen.nprobe).toBeLessThan(atOne.nprobe);
+    const { labels } = await index.search(tuning, 10, { nprobe: atSixteen.nprobe, kFactor: 16 });
+    expect(recallAt(labels, truth, 10)).toBe(atSixteen.recall);
+
+    const plain = new IndexIVFPQ({ dimension, nlist: 16, m: 8 });
+    plain.trainSync(base.data.subarray(0, 2000 * dimension));
+    await expect(tuneNprobe(plain, tuning, { groundTruth: truth, kFactor: 4 })).rejects.toThrow(
+      new TypeError("Expected no kFactor for options: the index has no refine stage (create it with refine: 'flat' or 'sq8')"),
+    );
+  });
+
   it('reports an unreachable target instead of pretending', async () => {
     const { base, extraQueries, extraGroundTruth, dimension } = sift!;
     const index = new IndexIVFPQ({ dimension, nlist: 16, m: 4 });
@@ -81,11 +105,28 @@ describe.skipIf(!available)(`IndexIVFPQ.build on SIFT10K${available ? '' : ' (sk
     });
     expect(index.ntotal).toBe(10_000);
     expect(index.nprobe).toBe(report.nprobe);
-    expect(report.recall).toBeGreaterThanOrEqual(0.8);
+    // Tuned with a margin of two standard errors over 500 held-out queries.
+    expect(report.tuningTarget).toBeCloseTo(0.8 + 2 * Math.sqrt((0.8 * 0.2) / 5000), 10);
+    expect(report.recall).toBeGreaterThanOrEqual(report.tuningTarget);
     expect(steps).toContain('train');
     expect(steps.at(-1)).toBe('done');
     const official = recallAt(index.searchSync(queries.data, 10).labels, truthOf(groundTruth, 0, 100, 10), 10);
     expect(official).toBeGreaterThanOrEqual(0.75);
+  });
+
+  it('sizes the training set for an overridden nlist, and rejects an nlist k-means cannot fill', async () => {
+    const { base, dimension } = sift!;
+    const messages: string[] = [];
+    const { index, report } = await buildIndex(base.data, {
+      dimension, targetRecall: 0.5, nlist: 16, m: 16, onProgress: (p) => messages.push(p.message),
+    });
+    expect(report.nlist).toBe(16);
+    // 256 training vectors per list at most: 4,096 for 16 lists, not the 9,500 a recommended nlist takes.
+    expect(messages).toContain('training m 16 on 4096 vectors');
+    index.dispose();
+    await expect(buildIndex(base.data, { dimension, nlist: 20_000 })).rejects.toThrow(
+      new RangeError('Expected at most 9500 for nlist (k-means needs a training vector per list) but received 20000'),
+    );
   });
 
   it('moves to re-ranking when the PQ code cannot reach the target', async () => {
