@@ -15,7 +15,7 @@
         "native/addon.cc",
         "native/args.cc",
         "native/async_op.cc",
-        "native/coarse_assign.cc",
+        "native/coarse_quantizer.cc",
         "native/errors.cc",
         "native/flat_core.cc",
         "native/flat_wrap.cc",
@@ -41,8 +41,7 @@
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fopenmp", "-fvisibility=hidden", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      # native/align-text.ld: 64-byte aligned code sections (see the script).
-      "ldflags": ["-Wl,--exclude-libs,ALL", "-Wl,--as-needed", "-Wl,-T,<(module_root_dir)/native/align-text.ld"],
+      "ldflags": ["-Wl,--exclude-libs,ALL", "-Wl,--as-needed"],
       "conditions": [
         ["static_deps==1", {
           # OpenBLAS's LAPACK needs two libgfortran routines; libgfortran.a cannot go into a .so.

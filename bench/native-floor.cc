@@ -97,6 +97,7 @@ std::string Json(const std::vector<double>& values) {
 struct Session {
   std::unique_ptr<faiss::Index> root;
   faiss::IndexIVFPQ* ivf = nullptr;  // inside root
+  std::unique_ptr<faiss_native::CoarseQuantizer> coarse;  // as IvfpqCore keeps one
   bool cosine = false;
   std::vector<float> queries;
   size_t query_count = 0;
@@ -112,6 +113,7 @@ struct Session {
     }
     ivf = dynamic_cast<faiss::IndexIVFPQ*>(node);
     if (ivf == nullptr) throw std::runtime_error("not an IndexIVFPQ (or normalised IndexIVFPQ)");
+    coarse = faiss_native::CoarseQuantizer::For(*ivf);
   }
 
   // What IvfpqCore::Search does before calling Faiss: normalise a copy for cosine.
@@ -146,6 +148,7 @@ struct Session {
     Adopt(top);
     auto start = Clock::now();
     root->train(static_cast<idx_t>(train.size() / d), train.data());
+    coarse = faiss_native::CoarseQuantizer::For(*ivf);
     double train_ms = MillisecondsSince(start);
     start = Clock::now();
     root->add(static_cast<idx_t>(base.size() / d), base.data());
@@ -189,7 +192,7 @@ struct Session {
     if (faiss_search) {
       ivf->search(n, x, k, distances, labels, &params);
     } else {
-      faiss_native::SearchIvf(*ivf, n, x, k, params, distances, labels);
+      faiss_native::SearchIvf(*ivf, coarse.get(), n, x, k, params, distances, labels);
     }
   }
 

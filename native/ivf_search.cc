@@ -1,6 +1,5 @@
 #include "ivf_search.h"
 
-#include <faiss/IndexFlat.h>
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/FaissAssert.h>
 #include <omp.h>
@@ -11,26 +10,10 @@
 #include <mutex>
 #include <vector>
 
-#include "coarse_assign.h"
 
 namespace faiss_native {
 
 namespace {
-
-// The flat quantizer whose centroids coarse_assign.h can score, or null.
-const faiss::IndexFlat* FlatQuantizer(const faiss::IndexIVF& ivf) {
-  auto* flat = dynamic_cast<const faiss::IndexFlat*>(ivf.quantizer);
-  if (flat == nullptr || flat->ntotal != static_cast<idx_t>(ivf.nlist) || flat->d != ivf.d) return nullptr;
-  if (flat->metric_type != faiss::METRIC_L2 && flat->metric_type != faiss::METRIC_INNER_PRODUCT) return nullptr;
-  return flat;
-}
-
-// The nprobe lists of each of n queries, and their coarse distances.
-void Assign(const faiss::IndexIVF& ivf, const faiss::IndexFlat& quantizer, idx_t n, const float* x,
-            size_t nprobe, idx_t* lists, float* distances) {
-  AssignToLists(quantizer.get_xb(), ivf.nlist, ivf.d, quantizer.metric_type == faiss::METRIC_INNER_PRODUCT, n,
-                x, nprobe, lists, distances);
-}
 
 // Runs body(begin, end) over contiguous slices of n queries, one per thread of
 // the caller's OpenMP team, as IndexIVF::search does; rethrows the first failure.
@@ -62,10 +45,9 @@ size_t EffectiveNprobe(const faiss::IndexIVF& ivf, const faiss::SearchParameters
 
 }  // namespace
 
-void SearchIvf(const faiss::IndexIVF& ivf, idx_t n, const float* x, idx_t k,
+void SearchIvf(const faiss::IndexIVF& ivf, const CoarseQuantizer* coarse, idx_t n, const float* x, idx_t k,
                const faiss::SearchParametersIVF& params, float* distances, idx_t* labels) {
-  const faiss::IndexFlat* quantizer = FlatQuantizer(ivf);
-  if (quantizer == nullptr || ivf.parallel_mode != 0 || params.quantizer_params != nullptr) {
+  if (coarse == nullptr || ivf.parallel_mode != 0 || params.quantizer_params != nullptr) {
     ivf.search(n, x, k, distances, labels, &params);
     return;
   }
@@ -76,17 +58,16 @@ void SearchIvf(const faiss::IndexIVF& ivf, idx_t n, const float* x, idx_t k,
     const float* queries = x + begin * ivf.d;
     std::vector<idx_t> lists((end - begin) * nprobe);
     std::vector<float> coarse_distances(lists.size());
-    Assign(ivf, *quantizer, end - begin, queries, nprobe, lists.data(), coarse_distances.data());
+    coarse->Assign(end - begin, queries, nprobe, lists.data(), coarse_distances.data());
     ivf.invlists->prefetch_lists(lists.data(), static_cast<int>(lists.size()));
     ivf.search_preassigned(end - begin, queries, k, lists.data(), coarse_distances.data(),
                            distances + begin * k, labels + begin * k, false, &params, nullptr);
   });
 }
 
-void RangeSearchIvf(const faiss::IndexIVF& ivf, idx_t n, const float* x, float radius,
-                    const faiss::SearchParametersIVF& params, faiss::RangeSearchResult* result) {
-  const faiss::IndexFlat* quantizer = FlatQuantizer(ivf);
-  if (quantizer == nullptr || ivf.parallel_mode != 0 || params.quantizer_params != nullptr) {
+void RangeSearchIvf(const faiss::IndexIVF& ivf, const CoarseQuantizer* coarse, idx_t n, const float* x,
+                    float radius, const faiss::SearchParametersIVF& params, faiss::RangeSearchResult* result) {
+  if (coarse == nullptr || ivf.parallel_mode != 0 || params.quantizer_params != nullptr) {
     ivf.range_search(n, x, radius, result, &params);
     return;
   }
@@ -94,8 +75,8 @@ void RangeSearchIvf(const faiss::IndexIVF& ivf, idx_t n, const float* x, float r
   std::vector<idx_t> lists(n * nprobe);
   std::vector<float> coarse_distances(lists.size());
   ForEachSlice(n, [&](idx_t begin, idx_t end) {
-    Assign(ivf, *quantizer, end - begin, x + begin * ivf.d, nprobe, lists.data() + begin * nprobe,
-           coarse_distances.data() + begin * nprobe);
+    coarse->Assign(end - begin, x + begin * ivf.d, nprobe, lists.data() + begin * nprobe,
+                   coarse_distances.data() + begin * nprobe);
   });
   ivf.invlists->prefetch_lists(lists.data(), static_cast<int>(lists.size()));
   // Faiss parallelises the scan over queries itself (parallel_mode 0).

@@ -293,6 +293,8 @@ void IvfpqCore::RefreshCounters() {
   ntotal_.store(ivf_->ntotal);
   is_trained_.store(root_->is_trained);
   memory_bytes_.store(ComputeMemoryBytes());
+  // Training is the only change to the centroids, and it happens once.
+  if (!coarse_) coarse_ = CoarseQuantizer::For(*ivf_);
 }
 
 void IvfpqCore::SyncWrapperCounts() {
@@ -376,14 +378,14 @@ void IvfpqCore::Search(idx_t n, const float* x, idx_t k, size_t nprobe, float k_
   faiss::SearchParametersIVF params;
   x = PrepareQueries(n, x, nprobe, normalized, params);
   if (!refine_) {
-    SearchIvf(*ivf_, n, x, k, params, distances, labels);
+    SearchIvf(*ivf_, coarse_.get(), n, x, k, params, distances, labels);
     return;
   }
   float factor = k_factor > 0 ? k_factor : refine_->k_factor();
   idx_t candidates = std::max<idx_t>(k, static_cast<idx_t>(std::ceil(double(k) * factor)));
   std::vector<float> candidate_distances(static_cast<size_t>(n * candidates));
   std::vector<idx_t> candidate_rows(static_cast<size_t>(n * candidates));
-  SearchIvf(*ivf_, n, x, candidates, params, candidate_distances.data(), candidate_rows.data());
+  SearchIvf(*ivf_, coarse_.get(), n, x, candidates, params, candidate_distances.data(), candidate_rows.data());
   refine_->Rerank(n, x, candidates, candidate_rows.data(), k, distances, labels);
 }
 
@@ -487,7 +489,7 @@ std::unique_ptr<faiss::RangeSearchResult> IvfpqCore::RangeSearch(idx_t n, const 
   faiss::SearchParametersIVF params;
   x = PrepareQueries(n, x, nprobe, normalized, params);
   auto result = std::make_unique<faiss::RangeSearchResult>(n);
-  RangeSearchIvf(*ivf_, n, x, radius, params, result.get());
+  RangeSearchIvf(*ivf_, coarse_.get(), n, x, radius, params, result.get());
   if (refine_) refine_->RowsToIds(result->lims[n], result->labels);
   return result;
 }

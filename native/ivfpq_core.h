@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "coarse_quantizer.h"
 #include "metric.h"
 #include "refine_stage.h"
 
@@ -112,6 +113,8 @@ class IvfpqCore {
   std::unique_ptr<faiss::Index> root_;
   faiss::IndexIVFPQ* ivf_;
   std::unique_ptr<RefineStage> refine_;  // null without refinement
+  // The search's coarse step; null until trained, or for quantizers it cannot score.
+  std::unique_ptr<CoarseQuantizer> coarse_;
   std::vector<faiss::Index*> wrappers_;  // root_ .. the node above ivf_
   Metric metric_;
   std::atomic<int64_t> ntotal_{0};

@@ -107,8 +107,9 @@ function renderFloor(lines, dataset) {
   }
   lines.push('', `${floor.search[0]?.reps ?? '?'} samples per figure; µs are per query (best sample), overheads are faiss-native minus C++ per query (best sample · CPU time).`, '');
   lines.push(
-    "Both the addon and the C++ program are linked with `native/align-text.ld`, which starts every code section on a 64-byte boundary. Debian's `libfaiss.a` is compiled with 16-byte alignment, and without the script " +
-      'where its hot loops landed depended on the size of everything linked before them: the same object files relinked with 16, 0 and 48 bytes of padding gave ×0.70, ×0.85 and ×1.00 of the C++ program (SIFT10K, nprobe 16, batch, 1 thread).',
+    "Caution when comparing builds: Debian's `libfaiss.a` is compiled with 16-byte code alignment, so where its hot loops fall relative to 32- and 64-byte boundaries depends on the size of everything linked before them. " +
+      'The same object files relinked with 16, 0 and 48 bytes of padding in front of Faiss gave ×0.70, ×0.85 and ×1.00 of the C++ program (SIFT10K, nprobe 16, batch, 1 thread). ' +
+      'A linker script giving every input section 64-byte alignment (`.text : SUBALIGN(64)`) made the layout fixed but slower: one query at nprobe 1 went from 33 to 45 µs on SIFT10K and from 60 to 72 µs on GloVe, so it is not used.',
     '',
   );
   lines.push(

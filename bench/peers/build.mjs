@@ -46,17 +46,16 @@ function packageDir(name) {
 /** The native floor binary; compiled when missing or stale. */
 export function ensureNativeFloor({ force = false, log = console.error } = {}) {
   const source = path.join(repoRoot, 'bench', 'native-floor.cc');
-  // The binding's own IVF search path, compiled in, and its link script.
-  const native = ['coarse_assign.cc', 'ivf_search.cc'].map((file) => path.join(repoRoot, 'native', file));
-  const linkScript = path.join(repoRoot, 'native', 'align-text.ld');
-  const inputs = [source, ...native, ...native.map((file) => file.replace(/\.cc$/, '.h')), linkScript, LIBFAISS];
+  // The binding's own IVF search path, compiled in.
+  const native = ['coarse_quantizer.cc', 'ivf_search.cc'].map((file) => path.join(repoRoot, 'native', file));
+  const inputs = [source, ...native, ...native.map((file) => file.replace(/\.cc$/, '.h')), LIBFAISS];
   if (!force && !stale(floorBinary, inputs)) return { path: floorBinary, built: false };
   mkdirSync(binDir, { recursive: true });
   log(`compiling ${path.relative(repoRoot, source)} against ${LIBFAISS} (waiting for ${LOCK})`);
   const started = performance.now();
-  // Same flags and link script as the addon in binding.gyp (-O2, OpenMP, C++17).
+  // Same flags as the addon in binding.gyp (-O2, OpenMP, C++17).
   locked('g++', ['-std=c++17', '-O2', '-fopenmp', `-I${path.join(repoRoot, 'native')}`, '-o', floorBinary, source, ...native,
-    LIBFAISS, '-lopenblas', '-lgomp', `-Wl,-T,${linkScript}`]);
+    LIBFAISS, '-lopenblas', '-lgomp']);
   return { path: floorBinary, built: true, seconds: (performance.now() - started) / 1000 };
 }
 
