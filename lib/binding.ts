@@ -4,6 +4,17 @@ import * as path from 'node:path';
 import { FaissError } from './errors';
 import type { Metric } from './metric';
 
+export interface KernelInfo {
+  /** Instruction set of the coarse step: 'avx2', 'sse2', 'neon' or 'scalar'. */
+  coarse: string;
+  /** Whether Faiss's PQ-table loops are replaced (x86-64 builds). */
+  pqTablesSubstituted: boolean;
+  /** Inputs on which the replacements were compared with Faiss's own loops. */
+  pqTableCases: number;
+  /** How many of them differed in any bit (0 expected). */
+  pqTableMismatches: number;
+}
+
 export interface NativeSearchResult {
   distances: Float32Array;
   labels: BigInt64Array;
@@ -88,6 +99,7 @@ export interface Binding {
   setNumThreads(threads: number): void;
   getNumThreads(): number;
   hardwareThreads(): number;
+  kernelInfo(): KernelInfo;
 }
 
 // OpenMP threads that spin while waiting cost little on an idle machine but,
