@@ -123,7 +123,9 @@ export async function runFloor(task, data) {
   else cppEnv.OMP_WAIT_POLICY = task.originalEnv.OMP_WAIT_POLICY;
   const cpp = new FloorProcess(task.binary, cppEnv);
   const cppPassive = new FloorProcess(task.binary, { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' });
-  await Promise.all([cpp.ready, cppPassive.ready]);
+  // The same program on Faiss's own loops, for the reference rows.
+  const stock = new FloorProcess(task.stockBinary, cppEnv);
+  await Promise.all([cpp.ready, cppPassive.ready, stock.ready]);
   const result = { dataset: data.id, cppOmpWaitPolicy: cppEnv.OMP_WAIT_POLICY ?? '(unset: libgomp default)', nodeOmpWaitPolicy: process.env.OMP_WAIT_POLICY };
   try {
     // Both sides under OMP_WAIT_POLICY=PASSIVE, faiss-native's default: the ratio is the binding's.
@@ -135,10 +137,11 @@ export async function runFloor(task, data) {
       result.defaultPolicyBuild = { ompWaitPolicy: result.cppOmpWaitPolicy, trainMs: reply.trainMs, addMs: reply.addMs, threads: 2 };
       log(`  C++ train + add under ${result.cppOmpWaitPolicy}: ${seconds(reply.trainMs)} + ${seconds(reply.addMs)}`);
     }
-    result.search = await compareSearch(task, data, cpp, cppPassive, IndexIVFPQ);
+    result.search = await compareSearch(task, data, cpp, cppPassive, stock, IndexIVFPQ);
   } finally {
     cpp.close();
     cppPassive.close();
+    stock.close();
   }
   return result;
 }
@@ -182,9 +185,9 @@ async function compareBuild(task, data, cpp, IndexIVFPQ) {
   };
 }
 
-async function compareSearch(task, data, cpp, cppPassive, IndexIVFPQ) {
+async function compareSearch(task, data, cpp, cppPassive, stock, IndexIVFPQ) {
   const queriesFile = path.join(data.dir, 'queries.f32');
-  for (const floor of [cpp, cppPassive]) {
+  for (const floor of [cpp, cppPassive, stock]) {
     await floor.send(`load ${task.indexFile}`);
     await floor.send(`queries ${queriesFile}`);
   }
@@ -233,13 +236,12 @@ async function compareSearch(task, data, cpp, cppPassive, IndexIVFPQ) {
       }),
     };
     const native = {
-      // path 'faiss': Faiss's own IndexIVF::search instead of the binding's search path.
       batch: async (floor, threads, calls, path = '') => {
         const reply = await floor.send(`batch ${nprobe} ${threads} ${K} ${calls} ${path}`);
         return { ms: sum(reply.ms), cpuMs: reply.cpuMs, hash: reply.hash };
       },
-      single: async (passes, path = '') => {
-        const reply = await cpp.send(`single ${nprobe} ${K} ${passes} ${path}`);
+      single: async (passes, floor = cpp, path = '') => {
+        const reply = await floor.send(`single ${nprobe} ${K} ${passes} ${path}`);
         return { ms: sum(reply.ms), cpuMs: reply.cpuMs, hash: reply.hash };
       },
     };
@@ -295,9 +297,9 @@ async function compareSearch(task, data, cpp, cppPassive, IndexIVFPQ) {
       const async = await node.async(passes);
       if (!cppFirst) c = await native.single(passes);
       series.single.cpp.push(perQuery(n * passes, c));
-      // Faiss's IndexIVF::search from C++: what the binding's coarse step replaces.
-      series.faiss.batch1.push(rate(n * calls[1], await native.batch(cpp, 1, calls[1], 'faiss')));
-      series.faiss.single.push(perQuery(n * passes, await native.single(passes, 'faiss')));
+      // Stock Faiss from C++ (IndexIVF::search on Faiss's own loops): what the binding's search path replaces.
+      series.faiss.batch1.push(rate(n * calls[1], await native.batch(stock, 1, calls[1], 'faiss')));
+      series.faiss.single.push(perQuery(n * passes, await native.single(passes, stock, 'faiss')));
       series.single.sync.push(perQuery(n * passes, sync));
       series.single.async.push(perQuery(n * passes, async));
       singleHash = c.hash;

@@ -113,10 +113,10 @@ function renderFloor(lines, dataset) {
     '',
   );
   lines.push(
-    "The C++ program searches through faiss-native's own IVF search (`native/ivf_search.cc`, compiled in), so the ratios above are the binding's cost alone. " +
-      "Against Faiss's own `IndexIVF::search`, called the same way from C++ (its coarse step scores a query against the centroids with a scalar loop below 20 queries per thread and with BLAS above):",
+    "The C++ program searches through faiss-native's own search path (`native/ivf_search.cc`, `coarse_quantizer.cc` and `pq_tables.cc`, compiled in and linked with the same `--wrap` flags), so the ratios above are the binding's cost alone. " +
+      "Against stock Faiss, the same program calling `IndexIVF::search` on Faiss's own loops (`native-floor-stock`: a scalar coarse loop below 20 queries per thread, BLAS above; scalar PQ-table loops):",
     '',
-    '| nprobe | batch, 1 thread: faiss-native ÷ Faiss QPS (paired · best) | 1 query/call: Faiss µs | `searchSync` µs | speed-up |',
+    '| nprobe | batch, 1 thread: faiss-native ÷ stock Faiss QPS (paired · best) | 1 query/call: stock Faiss µs | `searchSync` µs | speed-up |',
     '|---:|---|---:|---:|---:|',
     ...floor.search.map((p) => {
       const f = p.faissSearch;

@@ -15,7 +15,7 @@
 //   node bench/peers/build.mjs            # all three
 //   node bench/peers/build.mjs --force    # rebuild even when up to date
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
 export const binDir = path.join(repoRoot, '.cache', 'bench-compare', 'bin');
 export const floorBinary = path.join(binDir, 'native-floor');
+// The same program on Faiss's own loops (no --wrap): the reference for what the binding's own
+// coarse step and table loops change.
+export const stockFloorBinary = path.join(binDir, 'native-floor-stock');
 const LOCK = '/tmp/faiss-native-build.lock';
 const LIBDIR = process.env.FAISS_NATIVE_LIBDIR ?? '/usr/lib/x86_64-linux-gnu';
 export const LIBFAISS = path.join(LIBDIR, 'libfaiss.a');
@@ -43,19 +46,23 @@ function packageDir(name) {
   return path.dirname(require.resolve(`${name}/package.json`, { paths: [repoRoot] }));
 }
 
-/** The native floor binary; compiled when missing or stale. */
+/** The native floor binaries; compiled when missing or stale. */
 export function ensureNativeFloor({ force = false, log = console.error } = {}) {
   const source = path.join(repoRoot, 'bench', 'native-floor.cc');
-  // The binding's own IVF search path, compiled in.
-  const native = ['coarse_quantizer.cc', 'ivf_search.cc'].map((file) => path.join(repoRoot, 'native', file));
+  // The binding's own IVF search path and table loops, compiled in and linked as binding.gyp links them.
+  const native = ['coarse_quantizer.cc', 'ivf_search.cc', 'pq_tables.cc'].map((file) => path.join(repoRoot, 'native', file));
   const inputs = [source, ...native, ...native.map((file) => file.replace(/\.cc$/, '.h')), LIBFAISS];
-  if (!force && !stale(floorBinary, inputs)) return { path: floorBinary, built: false };
+  const wraps = readFileSync(path.join(repoRoot, 'binding.gyp'), 'utf8').match(/-Wl,--wrap=\w+/g) ?? [];
+  if (!force && !stale(floorBinary, inputs) && !stale(stockFloorBinary, inputs)) return { path: floorBinary, built: false };
   mkdirSync(binDir, { recursive: true });
   log(`compiling ${path.relative(repoRoot, source)} against ${LIBFAISS} (waiting for ${LOCK})`);
   const started = performance.now();
   // Same flags as the addon in binding.gyp (-O2, OpenMP, C++17).
-  locked('g++', ['-std=c++17', '-O2', '-fopenmp', `-I${path.join(repoRoot, 'native')}`, '-o', floorBinary, source, ...native,
-    LIBFAISS, '-lopenblas', '-lgomp']);
+  const compile = (output, sources, linkFlags) =>
+    locked('g++', ['-std=c++17', '-O2', '-fopenmp', `-I${path.join(repoRoot, 'native')}`, '-o', output, source, ...sources,
+      LIBFAISS, '-lopenblas', '-lgomp', ...linkFlags]);
+  compile(floorBinary, native, wraps);
+  compile(stockFloorBinary, native.filter((file) => !file.endsWith('pq_tables.cc')), []);
   return { path: floorBinary, built: true, seconds: (performance.now() - started) / 1000 };
 }
 
