@@ -242,7 +242,7 @@ function renderRefine(lines, dataset) {
     lines.push(
       `${entry.label}: the cheapest setting found is **kFactor ${r.best.kFactor}, nprobe ${r.best.nprobe}** (recall@10 ${fixed(r.best.recall, 3)}). ` +
         `Smallest nprobe per kFactor: ${r.candidates.map((c) => `kFactor ${c.kFactor} → nprobe ${c.nprobe} (${int(c.qps)} QPS batched, 2 threads)`).join('; ')}. ` +
-        `\`tuneNprobe\` at the index's own kFactor (${r.defaultKFactor}) picks nprobe ${r.tuneNprobe.nprobe} (recall ${fixed(r.tuneNprobe.recall, 3)}${r.tuneNprobe.reached ? '' : ', target not reached'}).`,
+        `\`tuneNprobe\` at kFactor ${r.tuneNprobe.kFactor ?? r.defaultKFactor} picks nprobe ${r.tuneNprobe.nprobe} (recall ${fixed(r.tuneNprobe.recall, 3)}${r.tuneNprobe.reached ? '' : ', target not reached'}).`,
       '',
     );
     rows.push({ label: `${entry.label}, kFactor ${r.best.kFactor}`, setting: `nprobe ${r.best.nprobe}`, entry, value: r.best.nprobe });

@@ -166,8 +166,8 @@ async function search() {
 /**
  * For each kFactor, the smallest nprobe whose batched recall@10 meets the
  * target (doubling, then bisection, as tuneNprobe does), and that point's
- * batched QPS on 2 threads. tuneNprobe itself runs too, at the index's own
- * kFactor: it has no kFactor option.
+ * batched QPS on 2 threads. tuneNprobe itself runs too, at the cheapest
+ * kFactor found (or the index's own, when none reached the target).
  */
 async function refine() {
   const { tuneNprobe } = faissNative();
@@ -220,12 +220,13 @@ async function refine() {
     log(`  kFactor ${point.kFactor}: nprobe ${point.nprobe} reaches recall@10 ${point.recall.toFixed(3)}, ${Math.round(point.qps)} QPS batched on 2 threads`);
   }
   reached.sort((a, b) => b.qps - a.qps);
-  const tuned = await tuneNprobe(index, data.queries, { k: K, targetRecall: target, groundTruth: truth });
+  const tunedKFactor = reached[0]?.kFactor ?? index.kFactor;
+  const tuned = await tuneNprobe(index, data.queries, { k: K, targetRecall: target, groundTruth: truth, kFactor: tunedKFactor });
   finish({
     config: task.config.id,
     targetRecall: target,
     defaultKFactor: index.kFactor,
-    tuneNprobe: { nprobe: tuned.nprobe, recall: tuned.recall, reached: tuned.reached },
+    tuneNprobe: { nprobe: tuned.nprobe, recall: tuned.recall, reached: tuned.reached, kFactor: tuned.kFactor },
     best: reached[0] ?? null,
     candidates: reached,
     grid,
