@@ -3,15 +3,19 @@
 // cached IVF-PQ index of the load benchmark. Reports throughput and latency
 // with coalescing on and off in the same run, at nprobe 1, 8 and 32: in
 // process, then one query per POST /search to the example HTTP server.
-//   node bench/coalesce.mjs [--seconds 5] [--callers 32] [--http-seconds 8]
+//   node bench/coalesce.mjs [--seconds 5] [--callers 32] [--http-seconds 8] [--baseline DIR]
+// --baseline: another checkout of faiss-native, built, whose example server
+// (copied from this one) runs uncoalesced beside this one's over HTTP.
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDataset, loadIndex } from './load/glove.mjs';
 import { writeAtomically } from '../tools/datasets.mjs';
 import { runHttpLoad } from './load/http-load.mjs';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '5' }, callers: { type: 'string', default: '32' }, m: { type: 'string', default: '50' }, 'http-seconds': { type: 'string', default: '8' } },
+  options: { seconds: { type: 'string', default: '5' }, callers: { type: 'string', default: '32' }, m: { type: 'string', default: '50' }, 'http-seconds': { type: 'string', default: '8' }, baseline: { type: 'string' } },
 });
 const seconds = Number(values.seconds);
 const callers = Number(values.callers);
@@ -61,21 +65,27 @@ for (const nprobe of [1, 8, 32]) {
 
 // Over HTTP: the server in a child process (libuv pool 4), autocannon here.
 const httpRows = [];
-const httpRun = (nprobe, coalesce) =>
+const baselineCommit = values.baseline
+  ? execFileSync('git', ['-C', values.baseline, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim()
+  : undefined;
+const baselineScript = values.baseline && path.resolve(values.baseline, 'examples', 'http-server', 'server.mjs');
+const httpRun = (nprobe, coalesce, script) =>
   runHttpLoad({
-    indexPath, queries, dimension, count: queryCount, truth: dataset.truth, nprobe, coalesce,
+    indexPath, queries, dimension, count: queryCount, truth: dataset.truth, nprobe, coalesce, script,
     connections: callers, durationSeconds: Number(values['http-seconds']), poolSize: 4,
   });
 for (const nprobe of [1, 8, 32]) {
-  const off1 = await httpRun(nprobe, false);
-  const on1 = await httpRun(nprobe, true);
-  const off2 = await httpRun(nprobe, false);
-  const on2 = await httpRun(nprobe, true);
-  const best = (a, b) => (a.requestsPerSecond >= b.requestsPerSecond ? a : b);
-  const off = best(off1, off2);
-  const on = best(on1, on2);
-  httpRows.push({ nprobe, off, on, ratio: on.requestsPerSecond / off.requestsPerSecond });
-  log(`HTTP nprobe ${nprobe}: off ${off.requestsPerSecond} req/s, on ${on.requestsPerSecond} req/s`);
+  const best = (a, b) => (!a || b.requestsPerSecond >= a.requestsPerSecond ? b : a);
+  let off;
+  let on;
+  let baseline;
+  for (let round = 0; round < 2; round++) {
+    off = best(off, await httpRun(nprobe, false));
+    on = best(on, await httpRun(nprobe, true));
+    if (baselineScript) baseline = best(baseline, await httpRun(nprobe, false, baselineScript));
+  }
+  httpRows.push({ nprobe, off, on, ratio: on.requestsPerSecond / off.requestsPerSecond, baseline });
+  log(`HTTP nprobe ${nprobe}: off ${off.requestsPerSecond} req/s, on ${on.requestsPerSecond} req/s${baseline ? `, baseline off ${baseline.requestsPerSecond} req/s` : ''}`);
 }
 load.end = os.loadavg();
 
@@ -103,6 +113,19 @@ const lines = [
       `| ${r.nprobe} | ${r.off.requestsPerSecond} | ${r.off.latencyMs.p50} / ${r.off.latencyMs.p99} | ${r.on.requestsPerSecond} | ${r.on.latencyMs.p50} / ${r.on.latencyMs.p99} | ×${fmt(r.ratio, 2)} | ${r.off.errors + r.on.errors + r.off.non2xx + r.on.non2xx} |`,
   ),
   '',
+  ...(baselineScript
+    ? [
+        `Baseline: ${values.baseline} (${baselineCommit}), uncoalesced, same server, alternating with the runs above.`,
+        '',
+        '| nprobe | baseline off: req/s | p50 / p99 ms | this build off ÷ baseline | this build on ÷ baseline |',
+        '| ---: | ---: | ---: | ---: | ---: |',
+        ...httpRows.map(
+          (r) =>
+            `| ${r.nprobe} | ${r.baseline.requestsPerSecond} | ${r.baseline.latencyMs.p50} / ${r.baseline.latencyMs.p99} | ×${fmt(r.off.requestsPerSecond / r.baseline.requestsPerSecond, 2)} | ×${fmt(r.on.requestsPerSecond / r.baseline.requestsPerSecond, 2)} |`,
+        ),
+        '',
+      ]
+    : []),
 ];
 console.log(lines.join('\n'));
 writeAtomically(new URL('./results/coalesce.md', import.meta.url).pathname, lines.join('\n'));

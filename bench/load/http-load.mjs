@@ -12,10 +12,10 @@ import { cpuWindow } from './system.mjs';
 const serverScript = fileURLToPath(new URL('../../examples/http-server/server.mjs', import.meta.url));
 export const MAX_DURATION_S = 30;
 
-/** Starts the example server on 127.0.0.1, port 0; resolves once it listens. */
-async function startServer(indexPath, poolSize, coalesce) {
+/** Starts the example server (script) on 127.0.0.1, port 0; resolves once it listens. */
+async function startServer(indexPath, poolSize, coalesce, script) {
   const args = ['--index', indexPath, '--host', '127.0.0.1', '--port', '0', '--coalesce', coalesce ? 'on' : 'off'];
-  const child = spawn(process.execPath, [serverScript, ...args], {
+  const child = spawn(process.execPath, [script, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, UV_THREADPOOL_SIZE: String(poolSize) },
   });
@@ -39,14 +39,14 @@ async function startServer(indexPath, poolSize, coalesce) {
  * the timed run, every query goes through HTTP once (warm-up, and a check
  * that the answers give the in-process recall).
  */
-export async function runHttpLoad({ indexPath, queries, dimension, count, truth, nprobe, connections, durationSeconds, poolSize, coalesce = true, log }) {
+export async function runHttpLoad({ indexPath, queries, dimension, count, truth, nprobe, connections, durationSeconds, poolSize, coalesce = true, script = serverScript, log }) {
   if (!(durationSeconds > 0 && durationSeconds <= MAX_DURATION_S)) {
     throw new RangeError(`Expected a duration between 1 and ${MAX_DURATION_S} s but received ${durationSeconds}`);
   }
   const bodies = Array.from({ length: count }, (_, i) =>
     JSON.stringify({ vector: Array.from(queries.subarray(i * dimension, (i + 1) * dimension)), k: K, nprobe }),
   );
-  const server = await startServer(indexPath, poolSize, coalesce);
+  const server = await startServer(indexPath, poolSize, coalesce, script);
   try {
     const recall = await recallOverHttp(server.url, bodies, truth, connections);
     log?.(`HTTP warm-up: ${count} queries, recall@${K} ${recall.toFixed(4)} over HTTP`);
