@@ -90,6 +90,7 @@ for (const nprobe of [1, 8, 32]) {
 load.end = os.loadavg();
 
 const fmt = (n, d = 0) => n.toFixed(d);
+const perCore = (run) => run.requestsPerSecond / run.server.cores;
 const lines = [
   `# Coalesced search: ${callers} callers × one query each, GloVe-100 (${dataset.baseCount} vectors, cosine), IVF2048,PQ${values.m}`,
   '',
@@ -106,22 +107,26 @@ const lines = [
   '',
   'The example server (libuv pool 4) in a child process; autocannon in this process shares the same cores.',
   '',
-  '| nprobe | off: req/s | off: p50 / p99 ms | on: req/s | on: p50 / p99 ms | on ÷ off | errors |',
-  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  'Per server core: requests per CPU-second of the server process (all its threads), which leaves out the load generator.',
+  '',
+  '| nprobe | off: req/s | off: p50 / p99 ms | off: per server core | on: req/s | on: p50 / p99 ms | on: per server core | on ÷ off: req/s · per core | errors |',
+  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...httpRows.map(
     (r) =>
-      `| ${r.nprobe} | ${r.off.requestsPerSecond} | ${r.off.latencyMs.p50} / ${r.off.latencyMs.p99} | ${r.on.requestsPerSecond} | ${r.on.latencyMs.p50} / ${r.on.latencyMs.p99} | ×${fmt(r.ratio, 2)} | ${r.off.errors + r.on.errors + r.off.non2xx + r.on.non2xx} |`,
+      `| ${r.nprobe} | ${r.off.requestsPerSecond} | ${r.off.latencyMs.p50} / ${r.off.latencyMs.p99} | ${fmt(perCore(r.off))} | ${r.on.requestsPerSecond} | ${r.on.latencyMs.p50} / ${r.on.latencyMs.p99} | ${fmt(perCore(r.on))} | ×${fmt(r.ratio, 2)} · ×${fmt(perCore(r.on) / perCore(r.off), 2)} | ${r.off.errors + r.on.errors + r.off.non2xx + r.on.non2xx} |`,
   ),
   '',
   ...(baselineScript
     ? [
         `Baseline: ${values.baseline} (${baselineCommit}), uncoalesced, same server, alternating with the runs above.`,
         '',
-        '| nprobe | baseline off: req/s | p50 / p99 ms | this build off ÷ baseline | this build on ÷ baseline |',
-        '| ---: | ---: | ---: | ---: | ---: |',
+        '| nprobe | baseline off: req/s | p50 / p99 ms | per server core | this build off ÷ baseline: req/s · per core | this build on ÷ baseline: req/s · per core |',
+        '| ---: | ---: | ---: | ---: | ---: | ---: |',
         ...httpRows.map(
           (r) =>
-            `| ${r.nprobe} | ${r.baseline.requestsPerSecond} | ${r.baseline.latencyMs.p50} / ${r.baseline.latencyMs.p99} | ×${fmt(r.off.requestsPerSecond / r.baseline.requestsPerSecond, 2)} | ×${fmt(r.on.requestsPerSecond / r.baseline.requestsPerSecond, 2)} |`,
+            `| ${r.nprobe} | ${r.baseline.requestsPerSecond} | ${r.baseline.latencyMs.p50} / ${r.baseline.latencyMs.p99} | ${fmt(perCore(r.baseline))} | ` +
+            `×${fmt(r.off.requestsPerSecond / r.baseline.requestsPerSecond, 2)} · ×${fmt(perCore(r.off) / perCore(r.baseline), 2)} | ` +
+            `×${fmt(r.on.requestsPerSecond / r.baseline.requestsPerSecond, 2)} · ×${fmt(perCore(r.on) / perCore(r.baseline), 2)} |`,
         ),
         '',
       ]
