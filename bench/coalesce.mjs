@@ -118,7 +118,7 @@ const lines = [
   '',
   ...(baselineScript
     ? [
-        `Baseline: ${values.baseline} (${baselineCommit}), uncoalesced, same server, alternating with the runs above.`,
+        `Baseline: faiss-native at ${baselineCommit}, uncoalesced, same server, alternating with the runs above.`,
         '',
         '| nprobe | baseline off: req/s | p50 / p99 ms | per server core | this build off ÷ baseline: req/s · per core | this build on ÷ baseline: req/s · per core |',
         '| ---: | ---: | ---: | ---: | ---: | ---: |',
