@@ -30,6 +30,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../tools/random.mjs';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(SCRIPT), '..');
@@ -82,16 +83,9 @@ function hash32(a, b) {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** mulberry32: small, fast, deterministic. */
-function makeRandom(seed) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Seeded choices for the fuzzer and the stress run. */
+export function makeRandom(seed) {
+  const next = mulberry32(seed);
   const int = (n) => Math.floor(next() * n);
   return {
     next,

@@ -3,18 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect } from 'vitest';
+import { mulberry32 } from '../tools/random.mjs';
 
-/** Deterministic pseudo-random floats (mulberry32), so failures reproduce. */
+/** Deterministic pseudo-random floats, so failures reproduce. */
 export function randomVectors(count: number, dimension: number, seed = 1): Float32Array {
-  let state = seed >>> 0;
+  const next = mulberry32(seed);
   const out = new Float32Array(count * dimension);
-  for (let i = 0; i < out.length; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
+  for (let i = 0; i < out.length; i++) out[i] = next();
   return out;
 }
 

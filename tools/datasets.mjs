@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { mulberry32 } from './random.mjs';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const sift10kDir = process.env.SIFT10K_DIR ?? path.join(repoRoot, '..', 'shared', 'datasets', 'sift10k');
@@ -175,24 +176,12 @@ function readExactly(file, target) {
   }
 }
 
-/** Deterministic uniform floats in [0, 1) (mulberry32), so splits reproduce across runs. */
-function seededRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** sampleCount distinct row numbers out of count, ascending, the same for the same seed. */
 export function sampleRows(count, sampleCount, seed = 1) {
   if (!Number.isInteger(sampleCount) || sampleCount < 0 || sampleCount > count) {
     throw new RangeError(`Expected an integer in [0, ${count}] for sampleCount but received ${sampleCount}`);
   }
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const rows = new Int32Array(count);
   for (let i = 0; i < count; i++) rows[i] = i;
   // Partial Fisher–Yates: only the first sampleCount slots need shuffling.
