@@ -196,6 +196,14 @@ struct Session {
     }
   }
 
+  // The reply of batch and single: per-call (or per-pass) times, CPU time, label hash.
+  static std::string SearchReply(const std::vector<double>& times, double cpu_ms, const std::vector<idx_t>& labels) {
+    std::ostringstream reply;
+    reply << "{\"ms\":" << Json(times) << ",\"cpuMs\":" << cpu_ms << ",\"hash\":\""
+          << Fnv1a(labels.data(), labels.size()) << "\"}";
+    return reply.str();
+  }
+
   std::string Batch(std::istringstream& args) {
     size_t nprobe;
     int threads, reps;
@@ -218,11 +226,7 @@ struct Session {
       Search(faiss_search, n, x, k, params, distances.data(), labels.data());
       times.push_back(MillisecondsSince(start));
     }
-    double cpu_ms = ProcessCpuMs() - cpu_start;
-    std::ostringstream reply;
-    reply << "{\"ms\":" << Json(times) << ",\"cpuMs\":" << cpu_ms << ",\"hash\":\""
-          << Fnv1a(labels.data(), labels.size()) << "\"}";
-    return reply.str();
+    return SearchReply(times, ProcessCpuMs() - cpu_start, labels);
   }
 
   std::string Single(std::istringstream& args) {
@@ -250,11 +254,7 @@ struct Session {
       }
       times.push_back(MillisecondsSince(start));
     }
-    double cpu_ms = ProcessCpuMs() - cpu_start;
-    std::ostringstream reply;
-    reply << "{\"ms\":" << Json(times) << ",\"cpuMs\":" << cpu_ms << ",\"hash\":\""
-          << Fnv1a(labels.data(), labels.size()) << "\"}";
-    return reply.str();
+    return SearchReply(times, ProcessCpuMs() - cpu_start, labels);
   }
 };
 

@@ -1,5 +1,5 @@
 import { FaissError } from './errors';
-import { IndexIVFPQ, type IndexIVFPQOptions, type Refine } from './index-ivfpq';
+import { IndexIVFPQ, MAX_NLIST, type IndexIVFPQOptions, type Refine } from './index-ivfpq';
 import type { Metric } from './metric';
 import { recommendParams, trainingSetSize } from './recommend';
 import { exactNeighbours, tuneNprobe, type TunePoint } from './tune';
@@ -126,7 +126,7 @@ export async function buildIndex(vectors: Float32Array, options: BuildOptions): 
   const rowIds = (rows: Uint32Array) => BigInt64Array.from(rows, (row) => (ids ? ids[row] : BigInt(row)));
   const baseIds = rowIds(baseRows);
   const queryIds = rowIds(queryRows);
-  const nlist = bag.nlist === undefined ? recommended.nlist : expectInteger(bag.nlist, 'nlist', 1, 2 ** 31 - 1);
+  const nlist = bag.nlist === undefined ? recommended.nlist : expectInteger(bag.nlist, 'nlist', 1, MAX_NLIST);
   const nbits = bag.nbits === undefined ? recommended.nbits : expectInteger(bag.nbits, 'nbits', 1, 8);
   // Sized for the nlist and nbits actually built, overrides included.
   const trainSize = trainingSetSize(baseRows.length, dimension, nlist, nbits);

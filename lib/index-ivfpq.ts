@@ -81,7 +81,7 @@ export interface SearchOptions {
 
 
 const MAX_DIMENSION = 65536;
-const MAX_NLIST = 2 ** 31;
+export const MAX_NLIST = 2 ** 31;
 const CONSTRUCTOR_KEYS = ['dimension', 'nlist', 'm', 'nbits', 'metric', 'directMap', 'coalesce', 'refine', 'kFactor'] as const;
 const READ_KEYS = ['mmap', 'precomputeTable'] as const;
 const SEARCH_KEYS = ['nprobe', 'threads', 'kFactor'] as const;

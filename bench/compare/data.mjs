@@ -14,6 +14,9 @@ import { K, SEED, cacheRoot, log, readArray, readJson, seconds, writeArray, writ
 const HOLDOUT = 1000;
 const FORMAT = 3; // bump when the files' meaning changes
 
+/** GloVe is there: from the npm package, or already converted to the cache. */
+const gloveAvailable = () => hasGlove() || existsSync(path.join(cacheRoot, '..', 'glove-100d', 'vectors.f32'));
+
 /**
  * The data sets. `ivf` holds the IVF-PQ parameters every Faiss-based index of
  * the data set uses (faiss-native, the C++ floor, faiss-node).
@@ -35,7 +38,7 @@ export const DATASETS = {
     metric: 'cosine',
     // The configuration of issue 8's measurements (PQ50 caps recall@10 near 0.88).
     ivf: { nlist: 2048, m: 50 },
-    available: () => hasGlove() || existsSync(path.join(cacheRoot, '..', 'glove-100d', 'vectors.f32')),
+    available: gloveAvailable,
   },
   glove50k: {
     id: 'glove50k',
@@ -44,7 +47,7 @@ export const DATASETS = {
     metric: 'cosine',
     // Fewer lists than recommendParams' 1024, so that --quick trains in seconds; m 50 as for the full set.
     ivf: { nlist: 256, m: 50 },
-    available: () => hasGlove() || existsSync(path.join(cacheRoot, '..', 'glove-100d', 'vectors.f32')),
+    available: gloveAvailable,
   },
 };
 
