@@ -53,9 +53,12 @@ __attribute__((target("avx2"))) inline __m256 AddTerm(__m256 acc, float xj, __m2
 // target), as in the reference. Columns come from 4×8 transposes of
 // contiguous loads; lanes hold rows 0 2 4 6 1 3 5 7 (d % 4 == 0) or
 // 0 1 4 5 2 3 6 7 (d == 2) until the final permute.
+// aligned(64): each hot loop starts at the same place within a 64-byte fetch
+// window in every build (the addon, the benchmark's C++ floor), instead of
+// wherever the link puts it; see native/faiss-code-layout.ld for why it matters.
 template <bool kL2>
-__attribute__((target("avx2"))) void EightRowsAtATime(float* out, const float* x, const float* y, size_t d,
-                                                      size_t ny) {
+__attribute__((target("avx2"), aligned(64))) void EightRowsAtATime(float* out, const float* x, const float* y,
+                                                                  size_t d, size_t ny) {
   size_t i = 0;
   if (d % 4 == 0) {
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
@@ -94,7 +97,8 @@ __attribute__((target("avx2"))) void EightRowsAtATime(float* out, const float* x
 }
 
 // c = a + bf·b for the first n - n % 8 elements; returns how many were done.
-__attribute__((target("avx2"))) size_t MultiplyAddAvx(size_t n, const float* a, float bf, const float* b, float* c) {
+__attribute__((target("avx2"), aligned(64))) size_t MultiplyAddAvx(size_t n, const float* a, float bf, const float* b,
+                                                                   float* c) {
   const __m256 factor = _mm256_set1_ps(bf);
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {

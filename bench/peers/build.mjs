@@ -52,7 +52,11 @@ export function ensureNativeFloor({ force = false, log = console.error } = {}) {
   // The binding's own IVF search path and table loops, compiled in and linked as binding.gyp links them.
   const native = ['coarse_quantizer.cc', 'ivf_search.cc', 'pq_tables.cc'].map((file) => path.join(repoRoot, 'native', file));
   const inputs = [source, ...native, ...native.map((file) => file.replace(/\.cc$/, '.h')), LIBFAISS];
-  const wraps = readFileSync(path.join(repoRoot, 'binding.gyp'), 'utf8').match(/-Wl,--wrap=\w+/g) ?? [];
+  const gyp = readFileSync(path.join(repoRoot, 'binding.gyp'), 'utf8');
+  const wraps = gyp.match(/-Wl,--wrap=\w+/g) ?? [];
+  // The addon's code layout script too, so Faiss's scan loops sit where they sit in the addon.
+  const layout = (gyp.match(/-Wl,-T,[^"]+/g) ?? []).map((flag) => flag.replace('<(module_root_dir)', repoRoot));
+  inputs.push(...layout.map((flag) => flag.slice('-Wl,-T,'.length)));
   if (!force && !stale(floorBinary, inputs) && !stale(stockFloorBinary, inputs)) return { path: floorBinary, built: false };
   mkdirSync(binDir, { recursive: true });
   log(`compiling ${path.relative(repoRoot, source)} against ${LIBFAISS} (waiting for ${LOCK})`);
@@ -61,8 +65,8 @@ export function ensureNativeFloor({ force = false, log = console.error } = {}) {
   const compile = (output, sources, linkFlags) =>
     locked('g++', ['-std=c++17', '-O2', '-fopenmp', `-I${path.join(repoRoot, 'native')}`, '-o', output, source, ...sources,
       LIBFAISS, '-lopenblas', '-lgomp', ...linkFlags]);
-  compile(floorBinary, native, wraps);
-  compile(stockFloorBinary, native.filter((file) => !file.endsWith('pq_tables.cc')), []);
+  compile(floorBinary, native, [...wraps, ...layout]);
+  compile(stockFloorBinary, native.filter((file) => !file.endsWith('pq_tables.cc')), layout);
   return { path: floorBinary, built: true, seconds: (performance.now() - started) / 1000 };
 }
 
