@@ -167,9 +167,6 @@ export function checkPrebuildDir(dir, arch = path.basename(dir).replace(/^linux-
     for (const lib of info.needed) {
       if (!['libc.so.6', spec.loader].includes(lib)) problems.push(`${where} needs ${lib}`);
     }
-    const scan = scanCodeSection(info.file);
-    if (!scan || scan.size === 0) problems.push(`${where} has no ${SCAN_SECTION} section: linked without native/faiss-code-layout.ld`);
-    else if (scan.address % 64 !== 0) problems.push(`${where}: ${SCAN_SECTION} starts at 0x${scan.address.toString(16)}, not on 64 bytes`);
     const max = checkVersions(info, problems);
     files.push({ name: GOMP_NAME, size: statSync(info.file).size, needed: info.needed, runpath: info.runpath, max });
   }
