@@ -19,6 +19,7 @@
         "native/errors.cc",
         "native/flat_core.cc",
         "native/flat_wrap.cc",
+        "native/huge_pages.cc",
         "native/index_file_check.cc",
         "native/ivf_search.cc",
         "native/ivfpq_core.cc",

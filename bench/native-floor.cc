@@ -45,6 +45,7 @@
 #include <string>
 #include <vector>
 
+#include "huge_pages.h"
 #include "ivf_search.h"
 
 namespace {
@@ -113,7 +114,14 @@ struct Session {
     }
     ivf = dynamic_cast<faiss::IndexIVFPQ*>(node);
     if (ivf == nullptr) throw std::runtime_error("not an IndexIVFPQ (or normalised IndexIVFPQ)");
+    Prepared();
+  }
+
+  // What IvfpqCore does once an index is trained or read: its coarse step, and
+  // huge pages for Faiss's precomputed L2 table.
+  void Prepared() {
     coarse = faiss_native::CoarseQuantizer::For(*ivf);
+    faiss_native::BackWithHugePages(ivf->precomputed_table.data(), ivf->precomputed_table.size() * sizeof(float));
   }
 
   // What IvfpqCore::Search does before calling Faiss: normalise a copy for cosine.
@@ -148,7 +156,7 @@ struct Session {
     Adopt(top);
     auto start = Clock::now();
     root->train(static_cast<idx_t>(train.size() / d), train.data());
-    coarse = faiss_native::CoarseQuantizer::For(*ivf);
+    Prepared();
     double train_ms = MillisecondsSince(start);
     start = Clock::now();
     root->add(static_cast<idx_t>(base.size() / d), base.data());

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "huge_pages.h"
 #include "index_file_check.h"
 #include "ivf_search.h"
 #include "vectors.h"
@@ -295,6 +296,12 @@ void IvfpqCore::RefreshCounters() {
   memory_bytes_.store(ComputeMemoryBytes());
   // Training is the only change to the centroids, and it happens once.
   if (!coarse_) coarse_ = CoarseQuantizer::For(*ivf_);
+  // Training, reading and merging build the precomputed table; advise each new one once.
+  const float* table = ivf_->precomputed_table.data();
+  if (table != advised_table_) {
+    advised_table_ = table;
+    BackWithHugePages(table, ivf_->precomputed_table.size() * sizeof(float));
+  }
 }
 
 void IvfpqCore::SyncWrapperCounts() {

@@ -50,7 +50,7 @@ function packageDir(name) {
 export function ensureNativeFloor({ force = false, log = console.error } = {}) {
   const source = path.join(repoRoot, 'bench', 'native-floor.cc');
   // The binding's own IVF search path and table loops, compiled in and linked as binding.gyp links them.
-  const native = ['coarse_quantizer.cc', 'ivf_search.cc', 'pq_tables.cc'].map((file) => path.join(repoRoot, 'native', file));
+  const native = ['coarse_quantizer.cc', 'huge_pages.cc', 'ivf_search.cc', 'pq_tables.cc'].map((file) => path.join(repoRoot, 'native', file));
   const inputs = [source, ...native, ...native.map((file) => file.replace(/\.cc$/, '.h')), LIBFAISS];
   const gyp = readFileSync(path.join(repoRoot, 'binding.gyp'), 'utf8');
   const wraps = gyp.match(/-Wl,--wrap=\w+/g) ?? [];
