@@ -18,22 +18,20 @@ constexpr int kAdviseCollapse = 25;
 
 }  // namespace
 
-size_t BackWithHugePages(const void* data, size_t bytes) {
+void BackWithHugePages(const void* data, size_t bytes) {
 #if defined(__linux__)
-  if (data == nullptr || bytes < kMinimumBytes) return 0;
+  if (data == nullptr || bytes < kMinimumBytes) return;
   const uintptr_t address = reinterpret_cast<uintptr_t>(data);
   const uintptr_t start = (address + kHugePage - 1) & ~(kHugePage - 1);
   const uintptr_t end = (address + bytes) & ~(kHugePage - 1);
-  if (end <= start) return 0;
+  if (end <= start) return;
   void* range = reinterpret_cast<void*>(start);
   const size_t length = end - start;
-  if (madvise(range, length, kAdviseCollapse) == 0) return length;
-  madvise(range, length, MADV_HUGEPAGE);
+  if (madvise(range, length, kAdviseCollapse) != 0) madvise(range, length, MADV_HUGEPAGE);
 #else
   (void)data;
   (void)bytes;
 #endif
-  return 0;
 }
 
 }  // namespace faiss_native

@@ -14,8 +14,7 @@ namespace faiss_native {
 // Asks the kernel to back the 2 MB-aligned part of [data, data + bytes) with
 // huge pages: at once where it can (MADV_COLLAPSE, Linux 6.1+), otherwise as
 // khugepaged gets to it (MADV_HUGEPAGE). Best effort: a kernel or
-// configuration that refuses changes nothing. Returns the bytes collapsed at
-// once (0 below 4 MB, on refusal, or when only MADV_HUGEPAGE was accepted).
-size_t BackWithHugePages(const void* data, size_t bytes);
+// configuration that refuses changes nothing; tables below 4 MB are left alone.
+void BackWithHugePages(const void* data, size_t bytes);
 
 }  // namespace faiss_native

@@ -52,13 +52,14 @@ __attribute__((target("avx2"))) inline __m256 AddTerm(__m256 acc, float xj, __m2
 // dimension order. Multiply and add stay separate roundings (no FMA in the
 // target), as in the reference. Columns come from 4×8 transposes of
 // contiguous loads; lanes hold rows 0 2 4 6 1 3 5 7 (d % 4 == 0) or
-// 0 1 4 5 2 3 6 7 (d == 2) until the final permute.
+// 0 1 4 5 2 3 6 7 (d == 2) until the final permute. Returns how many rows
+// were done: a multiple of 8, or 0 for other d.
 // aligned(64): each hot loop starts at the same place within a 64-byte fetch
 // window in every build (the addon, the benchmark's C++ floor), instead of
 // wherever the link puts it; see native/faiss-code-layout.ld for why it matters.
 template <bool kL2>
-__attribute__((target("avx2"), aligned(64))) void EightRowsAtATime(float* out, const float* x, const float* y,
-                                                                  size_t d, size_t ny) {
+__attribute__((target("avx2"), aligned(64))) size_t EightRowsAtATime(float* out, const float* x, const float* y,
+                                                                    size_t d, size_t ny) {
   size_t i = 0;
   if (d % 4 == 0) {
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
@@ -93,7 +94,7 @@ __attribute__((target("avx2"), aligned(64))) void EightRowsAtATime(float* out, c
       _mm256_storeu_ps(out + i, _mm256_permutevar8x32_ps(acc, order));
     }
   }
-  for (; i < ny; i++) out[i] = kL2 ? L2Squared(x, y + i * d, d) : InnerProduct(x, y + i * d, d);
+  return i;
 }
 
 // c = a + bf·b for the first n - n % 8 elements; returns how many were done.
@@ -115,6 +116,12 @@ bool HasAvx2() {
   return has;
 }
 
+// One table: eight rows at a time where AVX2 allows, the reference loop for the rest.
+template <bool kL2>
+void Rows(float* out, const float* x, const float* y, size_t d, size_t ny) {
+  size_t i = HasAvx2() ? EightRowsAtATime<kL2>(out, x, y, d, ny) : 0;
+  for (; i < ny; i++) out[i] = kL2 ? L2Squared(x, y + i * d, d) : InnerProduct(x, y + i * d, d);
+}
 
 }  // namespace
 
@@ -123,30 +130,19 @@ extern "C" {
 // faiss::fvec_inner_products_ny(float* ip, const float* x, const float* y, size_t d, size_t ny)
 __attribute__((visibility("hidden"))) void __wrap__ZN5faiss22fvec_inner_products_nyEPfPKfS2_mm(
     float* ip, const float* x, const float* y, size_t d, size_t ny) {
-  if (HasAvx2()) {
-    EightRowsAtATime<false>(ip, x, y, d, ny);
-    return;
-  }
-  for (size_t i = 0; i < ny; i++) ip[i] = InnerProduct(x, y + i * d, d);
+  Rows<false>(ip, x, y, d, ny);
 }
 
 // faiss::fvec_L2sqr_ny(float* dis, const float* x, const float* y, size_t d, size_t ny)
 __attribute__((visibility("hidden"))) void __wrap__ZN5faiss13fvec_L2sqr_nyEPfPKfS2_mm(
     float* dis, const float* x, const float* y, size_t d, size_t ny) {
-  if (HasAvx2()) {
-    EightRowsAtATime<true>(dis, x, y, d, ny);
-    return;
-  }
-  for (size_t i = 0; i < ny; i++) dis[i] = L2Squared(x, y + i * d, d);
+  Rows<true>(dis, x, y, d, ny);
 }
 
 // faiss::fvec_madd(size_t n, const float* a, float bf, const float* b, float* c): c = a + bf·b
 __attribute__((visibility("hidden"))) void __wrap__ZN5faiss9fvec_maddEmPKffS1_Pf(size_t n, const float* a, float bf,
                                                                                 const float* b, float* c) {
-  size_t i = 0;
-  if (HasAvx2()) {
-    i = MultiplyAddAvx(n, a, bf, b, c);
-  }
+  size_t i = HasAvx2() ? MultiplyAddAvx(n, a, bf, b, c) : 0;
   for (; i < n; i++) c[i] = a[i] + bf * b[i];
 }
 
