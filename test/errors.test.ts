@@ -190,3 +190,26 @@ describe('unreadable files become FaissError', () => {
     }
   });
 });
+
+describe('the finiteness check finds the first bad element wherever it lies', () => {
+  // 100 rows: 800 elements, so whole 256-element blocks and a ragged tail.
+  const rows = base.slice(0, 100 * dimension);
+  const badValues: [string, number][] = [['NaN', Number.NaN], ['infinite', Number.NEGATIVE_INFINITY]];
+  const positions = [0, 255, 256, 511, 700, 767, 768, rows.length - 1];
+  it.each(positions.flatMap((at) => badValues.map(([word, value]) => [at, word, value] as const)))('element %i, %s', (at, word, value) => {
+    const queries = rows.slice();
+    queries[at] = value;
+    // A later bad element is not the one reported.
+    if (at + 300 < queries.length) queries[at + 300] = Number.NaN;
+    expectFailure(() => index.searchSync(queries, 5), RangeError, `Expected finite values for queries but element ${at} is ${word}`);
+    expectFailure(() => flat.addSync(queries), RangeError, `Expected finite values for vectors but element ${at} is ${word}`);
+  });
+
+  it('accepts the largest finite floats and subnormals', () => {
+    const queries = rows.slice();
+    queries[300] = 3.4028234663852886e38;
+    queries[301] = -3.4028234663852886e38;
+    queries[302] = 1e-45;
+    expect(index.searchSync(queries, 5).labels.length).toBe(500);
+  });
+});
