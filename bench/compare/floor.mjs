@@ -121,11 +121,16 @@ export async function runFloor(task, data) {
   const cppEnv = { ...process.env };
   if (task.originalEnv.OMP_WAIT_POLICY === null) delete cppEnv.OMP_WAIT_POLICY;
   else cppEnv.OMP_WAIT_POLICY = task.originalEnv.OMP_WAIT_POLICY;
-  const cpp = new FloorProcess(task.binary, cppEnv);
+  // Batch pairs take their C++ side from each of these processes in turn: one
+  // process's speed depends on where its memory and code happened to land
+  // (copies of the same program differ by up to ~4% here), so the ratio is
+  // against a typical process, not one lucky or unlucky one.
+  const batchFloors = Array.from({ length: task.floorProcesses ?? 1 }, () => new FloorProcess(task.binary, cppEnv));
+  const cpp = batchFloors[0];
   const cppPassive = new FloorProcess(task.binary, { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' });
   // The same program on Faiss's own loops, for the reference rows.
   const stock = new FloorProcess(task.stockBinary, cppEnv);
-  await Promise.all([cpp.ready, cppPassive.ready, stock.ready]);
+  await Promise.all([...batchFloors, cppPassive, stock].map((floor) => floor.ready));
   const result = { dataset: data.id, cppOmpWaitPolicy: cppEnv.OMP_WAIT_POLICY ?? '(unset: libgomp default)', nodeOmpWaitPolicy: process.env.OMP_WAIT_POLICY };
   try {
     // Both sides under OMP_WAIT_POLICY=PASSIVE, faiss-native's default: the ratio is the binding's.
@@ -137,9 +142,9 @@ export async function runFloor(task, data) {
       result.defaultPolicyBuild = { ompWaitPolicy: result.cppOmpWaitPolicy, trainMs: reply.trainMs, addMs: reply.addMs, threads: 2 };
       log(`  C++ train + add under ${result.cppOmpWaitPolicy}: ${seconds(reply.trainMs)} + ${seconds(reply.addMs)}`);
     }
-    result.search = await compareSearch(task, data, cpp, cppPassive, stock, IndexIVFPQ);
+    result.search = await compareSearch(task, data, batchFloors, cppPassive, stock, IndexIVFPQ);
   } finally {
-    cpp.close();
+    for (const floor of batchFloors) floor.close();
     cppPassive.close();
     stock.close();
   }
@@ -185,9 +190,10 @@ async function compareBuild(task, data, cpp, IndexIVFPQ) {
   };
 }
 
-async function compareSearch(task, data, cpp, cppPassive, stock, IndexIVFPQ) {
+async function compareSearch(task, data, batchFloors, cppPassive, stock, IndexIVFPQ) {
   const queriesFile = path.join(data.dir, 'queries.f32');
-  for (const floor of [cpp, cppPassive, stock]) {
+  const cpp = batchFloors[0];
+  for (const floor of [...batchFloors, cppPassive, stock]) {
     await floor.send(`load ${task.indexFile}`);
     await floor.send(`queries ${queriesFile}`);
   }
@@ -256,8 +262,10 @@ async function compareSearch(task, data, cpp, cppPassive, stock, IndexIVFPQ) {
 
     // Warm-up, and the repeat counts that make one sample last about targetMs.
     const warm = { b1: node.batch(1, 1), b2: node.batch(2, 1), s: node.sync(1) };
-    await native.batch(cpp, 1, 1);
-    await native.batch(cpp, 2, 1);
+    for (const floor of batchFloors) {
+      await native.batch(floor, 1, 1);
+      await native.batch(floor, 2, 1);
+    }
     await native.batch(cppPassive, 2, 1);
     await native.single(1);
     await node.async(1);
@@ -276,12 +284,13 @@ async function compareSearch(task, data, cpp, cppPassive, stock, IndexIVFPQ) {
     let singleHash;
     for (let rep = 0; rep < task.reps; rep++) {
       const cppFirst = rep % 2 === 0;
+      const batchFloor = batchFloors[rep % batchFloors.length];
       for (const threads of [1, 2]) {
         const key = `batch${threads}`;
         const pair = {};
-        if (cppFirst) pair.cpp = await native.batch(cpp, threads, calls[threads]);
+        if (cppFirst) pair.cpp = await native.batch(batchFloor, threads, calls[threads]);
         pair.node = node.batch(threads, calls[threads]);
-        if (!cppFirst) pair.cpp = await native.batch(cpp, threads, calls[threads]);
+        if (!cppFirst) pair.cpp = await native.batch(batchFloor, threads, calls[threads]);
         series[key].node.push(rate(n * calls[threads], pair.node));
         series[key].cpp.push(rate(n * calls[threads], pair.cpp));
         if (threads === 2) {
@@ -321,6 +330,7 @@ async function compareSearch(task, data, cpp, cppPassive, stock, IndexIVFPQ) {
       },
       calls: { batch1: calls[1], batch2: calls[2], singlePasses: passes },
       reps: task.reps,
+      floorProcesses: batchFloors.length,
     };
     const r = (x) => x.toFixed(3);
     log(`  nprobe ${nprobe} (recall@10 ${point.recall.toFixed(3)}): batch QPS vs C++, 1 thread: best ×${r(point.batch1.bestRatio)}, paired median ×${r(point.batch1.pairedRatio)}, CPU ×${r(point.batch1.cpuRatio)}; ` +

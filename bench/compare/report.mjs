@@ -87,7 +87,7 @@ function renderFloor(lines, dataset) {
   }
   lines.push(
     '`bench/native-floor.cc`, linked against the same `libfaiss.a`, OpenBLAS and libgomp, searches the same index file with the same queries and parameters; ' +
-      'faiss-native and C++ samples alternate (ABBA). Ratio = faiss-native ÷ C++ QPS (1 = the same speed; the goal is ≥ 0.97): **paired** = median over back-to-back pairs of samples, with the interquartile range of the pairs, ' +
+      `faiss-native and C++ samples alternate (ABBA)${floor.search?.[0]?.floorProcesses > 1 ? `; the batch pairs take their C++ sample from ${floor.search[0].floorProcesses} C++ processes in turn, since copies of one program differ by a few percent with where their memory and code land` : ''}. Ratio = faiss-native ÷ C++ QPS (1 = the same speed; the goal is ≥ 0.97): **paired** = median over back-to-back pairs of samples, with the interquartile range of the pairs, ` +
       '**best** = best sample ÷ best sample, **CPU** = queries per CPU-second (all threads of the process). The QPS columns are the best samples. ' +
       `C++ runs with OMP_WAIT_POLICY ${floor.cppOmpWaitPolicy}; faiss-native with ${floor.nodeOmpWaitPolicy} (its default), so the 2-thread CPU ratio is also given against C++ under PASSIVE.`,
     '',
