@@ -29,7 +29,6 @@
         "native/operation.cc",
         "native/pq_tables.cc",
         "native/refine_stage.cc",
-        "native/resident_pages.cc",
         "native/search_call.cc",
         "native/threads.cc",
         "native/vectors.cc"

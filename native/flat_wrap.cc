@@ -52,7 +52,6 @@ PreparedOp FlatWrap::PrepareSearch(const Napi::CallbackInfo& info) {
   return {"faiss-native:flat-search", Access::Shared, call.pins,
           [slot, call, threads] {
             ThreadScope scope(threads, call.n);
-            call.FaultInResults();
             slot->Live().Search(call.n, call.queries, call.k, call.distances, call.labels);
           },
           call.Settle()};

@@ -153,7 +153,6 @@ PreparedOp IvfpqWrap::PrepareSearch(const Napi::CallbackInfo& info) {
   return {"faiss-native:search", Access::Shared, call.pins,
           [slot, call, nprobe, threads, k_factor] {
             ThreadScope scope(threads, call.n);
-            call.FaultInResults();
             slot->Live().Search(call.n, call.queries, call.k, static_cast<size_t>(nprobe), k_factor,
                                 call.distances, call.labels);
           },

@@ -2,7 +2,6 @@
 
 #include "args.h"
 #include "errors.h"
-#include "resident_pages.h"
 
 namespace faiss_native {
 
@@ -35,12 +34,6 @@ SearchCall PrepareSearchCall(const Napi::CallbackInfo& info, int64_t dimension) 
   call.pins = {queries, result};
   call.result = std::make_shared<Napi::ObjectReference>(Napi::Persistent(result));
   return call;
-}
-
-void SearchCall::FaultInResults() const {
-  const size_t entries = static_cast<size_t>(n * k);
-  FaultInZeroedPages(distances, entries * sizeof(float));
-  FaultInZeroedPages(labels, entries * sizeof(int64_t));
 }
 
 std::function<Napi::Value(Napi::Env)> SearchCall::Settle() const {

@@ -20,10 +20,6 @@ struct SearchCall {
   std::vector<Napi::Value> pins;  // the queries and the result object
   std::shared_ptr<Napi::ObjectReference> result;
 
-  // Makes the new result arrays resident; called where the search runs, just
-  // before it (see resident_pages.h).
-  void FaultInResults() const;
-
   // Settle step that hands back { distances, labels }.
   std::function<Napi::Value(Napi::Env)> Settle() const;
 };
