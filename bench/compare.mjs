@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { cacheRoot, cores, loadAverages, log, machineWindow, readJson, repoRoot, resultsDir, seconds, waitForQuiet, writeJson } from './compare/common.mjs';
 import { DATASETS, loadPrepared, prepareDataset } from './compare/data.mjs';
 import { runPair, runTask } from './compare/run.mjs';
+import { mergeFloorRuns } from './compare/floor.mjs';
 import { renderMarkdown } from './compare/report.mjs';
 import { renderChart } from './compare/chart.mjs';
 import { PACKAGE_ENV, snapshotPackage } from './compare/package.mjs';
@@ -43,8 +44,8 @@ const { values: args } = parseArgs({
 });
 const quick = args.quick;
 const plan = quick
-  ? { datasets: ['sift10k', 'glove50k'], reps: 3, targetMs: 60, floorReps: 7, floorTargetMs: 40, floorProcesses: 2, peerReps: 5, peerAddReps: 2, peerAddCount: 5_000, floorNprobes: { sift10k: [1, 16], glove50k: [1, 8] }, floorBuild: {}, floorDefaultPolicyTrain: false, overheadSamples: 5 }
-  : { datasets: ['sift10k', 'glove'], reps: 5, targetMs: 150, floorReps: 15, floorTargetMs: 200, floorProcesses: 3, peerReps: 15, peerAddReps: 5, peerAddCount: 10_000, floorNprobes: { sift10k: [1, 4, 16, 64], glove: [1, 8, 32] }, floorBuild: { sift10k: 3, glove: 1 }, floorDefaultPolicyTrain: true, overheadSamples: 9 };
+  ? { datasets: ['sift10k', 'glove50k'], reps: 3, targetMs: 60, floorReps: 4, floorWorkers: 2, floorTargetMs: 40, floorProcesses: 2, peerReps: 5, peerAddReps: 2, peerAddCount: 5_000, floorNprobes: { sift10k: [1, 16], glove50k: [1, 8] }, floorBuild: {}, floorDefaultPolicyTrain: false, overheadSamples: 5 }
+  : { datasets: ['sift10k', 'glove'], reps: 5, targetMs: 150, floorReps: 6, floorWorkers: 3, floorTargetMs: 200, floorProcesses: 3, peerReps: 15, peerAddReps: 5, peerAddCount: 10_000, floorNprobes: { sift10k: [1, 4, 16, 64], glove: [1, 8, 32] }, floorBuild: { sift10k: 3, glove: 1 }, floorDefaultPolicyTrain: true, overheadSamples: 9 };
 const REFINE_TARGET = 0.95;
 const require = createRequire(path.join(repoRoot, 'package.json'));
 
@@ -187,14 +188,24 @@ async function runDataset(id, unavailable) {
   } else if (baseConfig?.build) {
     const machineBefore = await waitForQuiet(Number(args['wait-quiet']) || 0);
     log(`  native floor: faiss-native against ${path.relative(repoRoot, floorBinary)} (C++, same libfaiss.a); other processes kept ${machineBefore.othersCores} cores busy just before`);
-    out.floor = await attempt(() => runTask({
-      task: 'floor', dataset: id, indexFile: indexFile(id, baseConfig), nprobes: plan.floorNprobes[id],
-      reps: plan.floorReps, floorProcesses: plan.floorProcesses, targetMs: plan.floorTargetMs, compareBuild: Boolean(plan.floorBuild[id]), buildRounds: plan.floorBuild[id] ?? 0,
-      // FLOOR_DEFAULT_POLICY_TRAIN: once, on SIFT10K, the C++ build under libgomp's default wait policy.
-      defaultPolicyTrain: plan.floorDefaultPolicyTrain && id === 'sift10k',
-      overhead: id === 'sift10k' ? { samples: plan.overheadSamples } : null,
-      binary: floorBinary, stockBinary: stockFloorBinary, originalEnv,
-    }));
+    // The first worker also compares builds and per-call layers; the search
+    // pairs of all of them are pooled (mergeFloorRuns).
+    out.floor = await attempt(async () => {
+      const runs = [];
+      for (let worker = 0; worker < plan.floorWorkers; worker++) {
+        const first = worker === 0;
+        runs.push(await runTask({
+          task: 'floor', dataset: id, indexFile: indexFile(id, baseConfig), nprobes: plan.floorNprobes[id],
+          reps: plan.floorReps, floorProcesses: plan.floorProcesses, targetMs: plan.floorTargetMs,
+          compareBuild: first && Boolean(plan.floorBuild[id]), buildRounds: first ? plan.floorBuild[id] ?? 0 : 0,
+          // FLOOR_DEFAULT_POLICY_TRAIN: once, on SIFT10K, the C++ build under libgomp's default wait policy.
+          defaultPolicyTrain: first && plan.floorDefaultPolicyTrain && id === 'sift10k',
+          overhead: first && id === 'sift10k' ? { samples: plan.overheadSamples } : null,
+          binary: floorBinary, stockBinary: stockFloorBinary, originalEnv,
+        }));
+      }
+      return mergeFloorRuns(runs);
+    });
     out.floor.machineBefore = machineBefore;
   }
 

@@ -314,15 +314,8 @@ async function compareSearch(task, data, batchFloors, cppPassive, stock, IndexIV
       singleHash = c.hash;
     }
     const point = {
-      nprobe,
+      ...pointFrom(nprobe, series),
       recall: recallAt10(batchLabels, data.truth, n),
-      batch1: compareRates(series.batch1.node, series.batch1.cpp),
-      batch2: { ...compareRates(series.batch2.node, series.batch2.cpp), vsPassive: compareRates(series.batch2.node, series.batch2.cppPassive) },
-      single: compareLatency(series.single),
-      faissSearch: {
-        batch1: compareRates(series.batch1.node, series.faiss.batch1),
-        single: compareLatency({ cpp: series.faiss.single, sync: series.single.sync, async: series.single.async }),
-      },
       sameLabels: {
         batch: fnv1a(batchLabels) === batchHash,
         single: fnv1a(await singleLabels(false)) === singleHash,
@@ -331,13 +324,71 @@ async function compareSearch(task, data, batchFloors, cppPassive, stock, IndexIV
       calls: { batch1: calls[1], batch2: calls[2], singlePasses: passes },
       reps: task.reps,
       floorProcesses: batchFloors.length,
+      // The raw samples, for mergeFloorRuns; dropped there.
+      series,
     };
-    const r = (x) => x.toFixed(3);
-    log(`  nprobe ${nprobe} (recall@10 ${point.recall.toFixed(3)}): batch QPS vs C++, 1 thread: best ×${r(point.batch1.bestRatio)}, paired median ×${r(point.batch1.pairedRatio)}, CPU ×${r(point.batch1.cpuRatio)}; ` +
-      `2 threads: best ×${r(point.batch2.bestRatio)}, paired ×${r(point.batch2.pairedRatio)}, CPU vs PASSIVE C++ ×${r(point.batch2.vsPassive.cpuRatio)}; ` +
-      `one query/call: C++ ${point.single.cpp.bestUs.toFixed(1)} µs, searchSync +${point.single.sync.overheadBestUs.toFixed(1)} µs (CPU +${point.single.sync.overheadCpuUs.toFixed(1)}), ` +
-      `search() +${point.single.async.overheadBestUs.toFixed(1)} µs (CPU +${point.single.async.overheadCpuUs.toFixed(1)}); ` +
-      `vs Faiss's IndexIVF::search: batch ×${r(point.faissSearch.batch1.pairedRatio)}, one query ${point.faissSearch.single.cpp.bestUs.toFixed(1)} → ${point.single.sync.bestUs.toFixed(1)} µs; same labels: ${Object.values(point.sameLabels).every(Boolean)} (${seconds(performance.now() - started)})`);
+    logPoint(point, `${seconds(performance.now() - started)}`);
     return point;
   }
+}
+
+/** A search point's figures from its samples (one worker's, or several pooled). */
+function pointFrom(nprobe, series) {
+  return {
+    nprobe,
+    batch1: compareRates(series.batch1.node, series.batch1.cpp),
+    batch2: { ...compareRates(series.batch2.node, series.batch2.cpp), vsPassive: compareRates(series.batch2.node, series.batch2.cppPassive) },
+    single: compareLatency(series.single),
+    faissSearch: {
+      batch1: compareRates(series.batch1.node, series.faiss.batch1),
+      single: compareLatency({ cpp: series.faiss.single, sync: series.single.sync, async: series.single.async }),
+    },
+  };
+}
+
+function logPoint(point, note) {
+  const r = (x) => x.toFixed(3);
+  log(`  nprobe ${point.nprobe} (recall@10 ${point.recall.toFixed(3)}): batch QPS vs C++, 1 thread: best ×${r(point.batch1.bestRatio)}, paired median ×${r(point.batch1.pairedRatio)}, CPU ×${r(point.batch1.cpuRatio)}; ` +
+    `2 threads: best ×${r(point.batch2.bestRatio)}, paired ×${r(point.batch2.pairedRatio)}, CPU vs PASSIVE C++ ×${r(point.batch2.vsPassive.cpuRatio)}; ` +
+    `one query/call: C++ ${point.single.cpp.bestUs.toFixed(1)} µs, searchSync +${point.single.sync.overheadBestUs.toFixed(1)} µs (CPU +${point.single.sync.overheadCpuUs.toFixed(1)}), ` +
+    `search() +${point.single.async.overheadBestUs.toFixed(1)} µs (CPU +${point.single.async.overheadCpuUs.toFixed(1)}); ` +
+    `vs Faiss's IndexIVF::search: batch ×${r(point.faissSearch.batch1.pairedRatio)}, one query ${point.faissSearch.single.cpp.bestUs.toFixed(1)} → ${point.single.sync.bestUs.toFixed(1)} µs; same labels: ${Object.values(point.sameLabels).every(Boolean)} (${note})`);
+}
+
+// Series are { measurement: { side: samples[] } }; pooling appends each side's samples.
+function poolSeries(list) {
+  const pooled = {};
+  for (const series of list) {
+    for (const [measurement, sides] of Object.entries(series)) {
+      pooled[measurement] ??= {};
+      for (const [side, samples] of Object.entries(sides)) pooled[measurement][side] = [...(pooled[measurement][side] ?? []), ...samples];
+    }
+  }
+  return pooled;
+}
+
+/**
+ * The floor runs of several worker processes on one data set, as one result:
+ * the search figures from all their samples pooled, everything else (build
+ * comparison, overhead layers) from the first run, which alone measures them.
+ * One Node process's speed also depends on where its memory and code landed,
+ * so the pairs are spread over several.
+ */
+export function mergeFloorRuns(runs) {
+  const [first] = runs;
+  const search = first.search.map((point, i) => {
+    const points = runs.map((run) => run.search[i]);
+    const merged = {
+      ...point,
+      ...pointFrom(point.nprobe, poolSeries(points.map((p) => p.series))),
+      sameLabels: Object.fromEntries(Object.keys(point.sameLabels).map((key) => [key, points.every((p) => p.sameLabels[key])])),
+      calls: points.map((p) => p.calls),
+      reps: points.reduce((total, p) => total + p.reps, 0),
+      workers: runs.length,
+    };
+    delete merged.series;
+    if (runs.length > 1) logPoint(merged, `${runs.length} worker processes pooled`);
+    return merged;
+  });
+  return { ...first, search, workers: runs.length };
 }

@@ -14,6 +14,15 @@ const fixed = (x, digits) => (x === null || x === undefined ? '—' : x.toFixed(
 const mib = (bytes) => (bytes ? `${int(bytes / MIB)} MiB` : '—');
 const secs = (ms) => (ms === undefined || ms === null ? '—' : ms < 1000 ? `${int(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 const ratio = (x) => (x === undefined || x === null ? '—' : `×${x.toFixed(3)}`);
+// How the floor's pairs were spread over processes: copies of one program differ
+// by a few percent with where their memory and code land.
+function spread(floor) {
+  const workers = floor.workers ?? 1;
+  const floors = floor.search?.[0]?.floorProcesses ?? 1;
+  if (workers === 1 && floors === 1) return '';
+  return `; the pairs come from ${workers} faiss-native process${workers > 1 ? 'es' : ''}, each taking its C++ sample from ${floors} C++ process${floors > 1 ? 'es' : ''} in turn, since copies of one program differ by a few percent with where their memory and code land`;
+}
+
 const iqr = (r) => (r.pairedIqr ? `[${r.pairedIqr[0].toFixed(2)}–${r.pairedIqr[1].toFixed(2)}]` : '');
 
 export function pointAt(entry, value, mode) {
@@ -87,7 +96,7 @@ function renderFloor(lines, dataset) {
   }
   lines.push(
     '`bench/native-floor.cc`, linked against the same `libfaiss.a`, OpenBLAS and libgomp, searches the same index file with the same queries and parameters; ' +
-      `faiss-native and C++ samples alternate (ABBA)${floor.search?.[0]?.floorProcesses > 1 ? `; the batch pairs take their C++ sample from ${floor.search[0].floorProcesses} C++ processes in turn, since copies of one program differ by a few percent with where their memory and code land` : ''}. Ratio = faiss-native ÷ C++ QPS (1 = the same speed; the goal is ≥ 0.97): **paired** = median over back-to-back pairs of samples, with the interquartile range of the pairs, ` +
+      `faiss-native and C++ samples alternate (ABBA)${spread(floor)}. Ratio = faiss-native ÷ C++ QPS (1 = the same speed; the goal is ≥ 0.97): **paired** = median over back-to-back pairs of samples, with the interquartile range of the pairs, ` +
       '**best** = best sample ÷ best sample, **CPU** = queries per CPU-second (all threads of the process). The QPS columns are the best samples. ' +
       `C++ runs with OMP_WAIT_POLICY ${floor.cppOmpWaitPolicy}; faiss-native with ${floor.nodeOmpWaitPolicy} (its default), so the 2-thread CPU ratio is also given against C++ under PASSIVE.`,
     '',
