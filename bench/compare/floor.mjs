@@ -123,7 +123,7 @@ export async function runFloor(task, data) {
   else cppEnv.OMP_WAIT_POLICY = task.originalEnv.OMP_WAIT_POLICY;
   // Batch pairs take their C++ side from each of these processes in turn: one
   // process's speed depends on where its memory and code happened to land
-  // (copies of the same program differ by up to ~4% here), so the ratio is
+  // (copies of the same program differ by a few percent here), so the ratio is
   // against a typical process, not one lucky or unlucky one.
   const batchFloors = Array.from({ length: task.floorProcesses ?? 1 }, () => new FloorProcess(task.binary, cppEnv));
   const cpp = batchFloors[0];
