@@ -4,15 +4,17 @@ import * as path from 'node:path';
 import { FaissError } from './errors';
 import type { Metric } from './metric';
 
-export interface KernelInfo {
-  /** Instruction set of the coarse step: 'avx2', 'sse2', 'neon' or 'scalar'. */
-  coarse: string;
-  /** Whether Faiss's PQ-table loops are replaced (x86-64 builds). */
-  pqTablesSubstituted: boolean;
-  /** Inputs on which the replacements were compared with Faiss's own loops. */
-  pqTableCases: number;
-  /** How many of them differed in any bit (0 expected). */
-  pqTableMismatches: number;
+export interface FaissInfo {
+  /** The linked Faiss release, e.g. '1.15.0'. */
+  version: string;
+  /** The SIMD level Faiss dispatches to, as Faiss names it: 'AVX2', 'AVX512', 'ARM_NEON', 'ARM_SVE', 'NONE'... */
+  simdLevel: string;
+  /** Faiss's own compile options string. */
+  compileOptions: string;
+  /** Largest count a file may make Faiss's reader loop over (nlist, hash sizes, chain lengths). */
+  deserializationLoopLimit: number;
+  /** Largest single array, in bytes, a file may make Faiss's reader allocate (this machine's memory). */
+  deserializationByteLimit: number;
 }
 
 export interface NativeSearchResult {
@@ -99,7 +101,8 @@ export interface Binding {
   setNumThreads(threads: number): void;
   getNumThreads(): number;
   hardwareThreads(): number;
-  kernelInfo(): KernelInfo;
+  faissInfo(): FaissInfo;
+  setSimdLevel(level: string): void;
 }
 
 // OpenMP threads that spin while waiting cost little on an idle machine but,
@@ -111,5 +114,18 @@ process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = require('node-gyp-build') as (root: string) => unknown;
 
-export const binding = load(path.join(__dirname, '..')) as Binding;
+// Faiss reads FAISS_SIMD_LEVEL while its library loads, and an unknown name there
+// aborts the process (a level the CPU lacks crashes it later). Hidden from the
+// load, the variable is checked and applied afterwards, with a clear error.
+const simdLevel = process.env.FAISS_SIMD_LEVEL;
+delete process.env.FAISS_SIMD_LEVEL;
+let loaded: Binding;
+try {
+  loaded = load(path.join(__dirname, '..')) as Binding;
+} finally {
+  if (simdLevel !== undefined) process.env.FAISS_SIMD_LEVEL = simdLevel;
+}
+export const binding = loaded;
 binding.setErrorClass(FaissError);
+// An empty value means "not set", as for most variables.
+if (simdLevel) binding.setSimdLevel(simdLevel);

@@ -9,7 +9,7 @@ export type { MergeOnDiskOptions } from './on-disk';
 export type { Metric } from './metric';
 export type { SearchResult, WorkOptions } from './results';
 export { getNumThreads, setNumThreads } from './threads';
-export { kernelInfo, type KernelInfo } from './kernels';
+export { faissInfo, type FaissInfo } from './faiss-info';
 export { estimatedRecallCap, recommendParams, type RecommendParamsOptions, type RecommendedParams } from './recommend';
 export { buildSharded } from './sharded-build';
 export type { ShardedBuildOptions, ShardedBuildProgress, ShardedBuildResult, VectorBatch } from './sharded-build';

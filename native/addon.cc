@@ -4,10 +4,9 @@
 #include "addon_data.h"
 #include "args.h"
 #include "errors.h"
+#include "faiss_library.h"
 #include "flat_wrap.h"
-#include "coarse_quantizer.h"
 #include "ivfpq_wrap.h"
-#include "pq_tables.h"
 #include "threads.h"
 
 namespace faiss_native {
@@ -36,20 +35,8 @@ Napi::Value GetHardwareThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), HardwareThreads());
 }
 
-// Which SIMD code paths this build runs, and a bit-for-bit check of the
-// replaced Faiss loops against Faiss's own.
-Napi::Value KernelInfo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  PqTableCheck check = CheckPqTables();
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("coarse", CoarseQuantizer::KernelName());
-  out.Set("pqTablesSubstituted", check.substituted);
-  out.Set("pqTableCases", Napi::Number::New(env, static_cast<double>(check.cases)));
-  out.Set("pqTableMismatches", Napi::Number::New(env, static_cast<double>(check.mismatches)));
-  return out;
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  LimitDeserialization();
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
   Napi::Function ivfpq = IvfpqWrap::DefineClass(env);
@@ -60,7 +47,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));
   exports.Set("hardwareThreads", Napi::Function::New<GetHardwareThreads>(env, "hardwareThreads"));
-  exports.Set("kernelInfo", Napi::Function::New<KernelInfo>(env, "kernelInfo"));
+  exports.Set("faissInfo", Napi::Function::New<FaissInfo>(env, "faissInfo"));
+  exports.Set("setSimdLevel", Napi::Function::New<SetSimdLevel>(env, "setSimdLevel"));
   return exports;
 }
 

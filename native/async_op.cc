@@ -1,5 +1,7 @@
 #include "async_op.h"
 
+#include "faiss_output.h"
+
 namespace faiss_native {
 
 AsyncOp::AsyncOp(Napi::Env env, const char* name, std::shared_ptr<OpQueue> queue, Access access,
@@ -30,6 +32,7 @@ AsyncOp::~AsyncOp() {
 }
 
 void AsyncOp::Execute() {
+  FaissWarnings warnings;
   try {
     if (queue_) {
       ticket_finished_ = true;  // Turn finishes the ticket on every path out
@@ -42,10 +45,12 @@ void AsyncOp::Execute() {
     failed_ = true;
     error_ = CaptureCurrentException();
   }
+  warnings_ = warnings.Take();
 }
 
 void AsyncOp::OnOK() {
   Napi::Env env = Env();
+  EmitWarnings(env, warnings_);
   try {
     if (failed_) {
       deferred_.Reject(ToJsError(env, error_).Value());

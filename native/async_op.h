@@ -46,6 +46,7 @@ class AsyncOp : public Napi::AsyncWorker {
   std::vector<Napi::Reference<Napi::Value>> pins_;
   bool failed_ = false;
   ErrorInfo error_;
+  std::vector<std::string> warnings_;  // Faiss's, emitted on the JS thread
 };
 
 }  // namespace faiss_native

@@ -39,8 +39,7 @@ __attribute__((target("avx2,fma"))) inline float Sum8(__m256 v) {
   return _mm_cvtss_f32(sum);
 }
 
-// aligned(64) on the kernels: the same code placement in every build (see native/faiss-code-layout.ld).
-__attribute__((target("avx2,fma"), aligned(64))) void InnerProductsAvx2(const float* query, const float* rows,
+__attribute__((target("avx2,fma"))) void InnerProductsAvx2(const float* query, const float* rows,
                                                                           size_t count, size_t d, float* out) {
   const size_t body = d - d % 8;
   size_t c = 0;
@@ -68,7 +67,7 @@ __attribute__((target("avx2,fma"), aligned(64))) void InnerProductsAvx2(const fl
   }
 }
 
-__attribute__((aligned(64))) void InnerProductsSse2(const float* query, const float* rows, size_t count, size_t d,
+void InnerProductsSse2(const float* query, const float* rows, size_t count, size_t d,
                                                     float* out) {
   const size_t body = d - d % 4;
   for (size_t c = 0; c < count; c++) {
@@ -83,7 +82,7 @@ __attribute__((aligned(64))) void InnerProductsSse2(const float* query, const fl
 
 #elif defined(__aarch64__)
 
-__attribute__((aligned(64))) void InnerProductsNeon(const float* query, const float* rows, size_t count, size_t d,
+void InnerProductsNeon(const float* query, const float* rows, size_t count, size_t d,
                                                     float* out) {
   const size_t body = d - d % 4;
   size_t c = 0;
@@ -112,31 +111,26 @@ __attribute__((aligned(64))) void InnerProductsNeon(const float* query, const fl
 
 #endif
 
-struct Kernel {
-  InnerProductsFn inner_products;
-  const char* name;
-};
-
-Kernel ChooseKernel() {
+InnerProductsFn ChooseKernel() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {InnerProductsAvx2, "avx2"};
-  return {InnerProductsSse2, "sse2"};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return InnerProductsAvx2;
+  return InnerProductsSse2;
 #elif defined(__aarch64__)
-  return {InnerProductsNeon, "neon"};
+  return InnerProductsNeon;
 #else
-  return {InnerProductsScalar, "scalar"};
+  return InnerProductsScalar;
 #endif
 }
 
-const Kernel& ActiveKernel() {
-  static const Kernel kernel = ChooseKernel();
+InnerProductsFn ActiveKernel() {
+  static const InnerProductsFn kernel = ChooseKernel();
   return kernel;
 }
 
 float SquaredNorm(const float* row, size_t d) {
   float norm;
-  ActiveKernel().inner_products(row, row, 1, d, &norm);
+  ActiveKernel()(row, row, 1, d, &norm);
   return norm;
 }
 
@@ -149,8 +143,6 @@ constexpr size_t kBlockBytes = 64 * 1024;
 using Candidate = std::pair<float, idx_t>;
 
 }  // namespace
-
-const char* CoarseQuantizer::KernelName() { return ActiveKernel().name; }
 
 std::unique_ptr<CoarseQuantizer> CoarseQuantizer::For(const faiss::IndexIVF& ivf) {
   auto* flat = dynamic_cast<const faiss::IndexFlat*>(ivf.quantizer);
@@ -173,7 +165,7 @@ void CoarseQuantizer::Assign(idx_t n, const float* queries, size_t nprobe, idx_t
                              float* distances) const {
   if (n <= 0 || nprobe == 0) return;
   nprobe = std::min(nprobe, nlist_);
-  const InnerProductsFn inner_products = ActiveKernel().inner_products;
+  const InnerProductsFn inner_products = ActiveKernel();
   const size_t block = std::clamp<size_t>(kBlockBytes / (d_ * sizeof(float)), 4, nlist_);
   std::vector<float> products(block);
   std::vector<float> query_norms(inner_product_ ? 0 : n);

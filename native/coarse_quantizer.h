@@ -1,11 +1,12 @@
 // The coarse step of an IVF search: which inverted lists each query probes.
 //
-// Faiss 1.7.3 scores a query against the centroids with a scalar loop when a
-// call holds fewer than 20 queries (in Debian's generic x86-64 build that loop
-// is not vectorised: ~140 µs per query at nlist 2048, d 100) and with BLAS
-// above that, which rounds differently. Here every query-centroid pair is
-// scored by one SIMD sequence chosen once per process, so a query gets the
-// same lists and the same coarse distances alone or inside any batch.
+// Faiss scores queries against the centroids one by one below 20 queries a
+// call and with BLAS from 20 on (distance_compute_blas_threshold), and the two
+// round differently: a query could probe other lists, and return other
+// neighbours, depending on the batch it arrived in, which coalesced searches
+// would make visible. Here every query-centroid pair is scored by one SIMD
+// sequence chosen once per process, so a query gets the same lists and the
+// same coarse distances alone or inside any batch.
 #pragma once
 
 #include <faiss/IndexIVF.h>
@@ -16,7 +17,7 @@
 
 namespace faiss_native {
 
-using idx_t = faiss::Index::idx_t;
+using idx_t = faiss::idx_t;
 
 class CoarseQuantizer {
  public:
@@ -29,9 +30,6 @@ class CoarseQuantizer {
   // number) and their distances, each n × nprobe. Single-threaded: callers
   // split queries across threads.
   void Assign(idx_t n, const float* queries, size_t nprobe, idx_t* lists, float* distances) const;
-
-  // The instruction set the scores are computed with ("avx2", "sse2", "neon", "scalar").
-  static const char* KernelName();
 
  private:
   CoarseQuantizer(const float* centroids, size_t nlist, size_t d, bool inner_product);

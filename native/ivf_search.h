@@ -9,7 +9,7 @@
 
 namespace faiss_native {
 
-using idx_t = faiss::Index::idx_t;
+using idx_t = faiss::idx_t;
 
 // Like ivf.search(n, x, k, distances, labels, &params), on the calling
 // thread's OpenMP team, with coarse (CoarseQuantizer::For(ivf)) as the coarse

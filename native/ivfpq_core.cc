@@ -27,7 +27,6 @@
 #include <vector>
 
 #include "errors.h"
-#include "huge_pages.h"
 #include "index_file_check.h"
 #include "ivf_search.h"
 #include "vectors.h"
@@ -296,12 +295,6 @@ void IvfpqCore::RefreshCounters() {
   memory_bytes_.store(ComputeMemoryBytes());
   // Training is the only change to the centroids, and it happens once.
   if (!coarse_) coarse_ = CoarseQuantizer::For(*ivf_);
-  // Training, reading and merging build the precomputed table; advise each new one once.
-  const float* table = ivf_->precomputed_table.data();
-  if (table != advised_table_) {
-    advised_table_ = table;
-    BackWithHugePages(table, ivf_->precomputed_table.size() * sizeof(float));
-  }
 }
 
 void IvfpqCore::SyncWrapperCounts() {
@@ -559,7 +552,7 @@ std::unique_ptr<IvfpqCore> IvfpqCore::MergeOnDisk(const std::vector<std::string>
   IvfpqCore& merged = *shards.front();
   auto on_disk = std::make_unique<faiss::OnDiskInvertedLists>(merged.ivf_->nlist,
                                                              merged.ivf_->code_size, data_path.c_str());
-  size_t ntotal = on_disk->merge_from(lists.data(), static_cast<int>(lists.size()));
+  size_t ntotal = on_disk->merge_from_multiple(lists.data(), static_cast<int>(lists.size()));
   merged.ivf_->replace_invlists(on_disk.release(), /*own=*/true);
   merged.ivf_->ntotal = static_cast<idx_t>(ntotal);
   merged.read_only_ = true;

@@ -18,7 +18,7 @@
 
 namespace faiss_native {
 
-using idx_t = faiss::Index::idx_t;
+using idx_t = faiss::idx_t;
 
 struct IvfpqConfig {
   int64_t dimension = 0;
@@ -115,7 +115,6 @@ class IvfpqCore {
   std::unique_ptr<RefineStage> refine_;  // null without refinement
   // The search's coarse step; null until trained, or for quantizers it cannot score.
   std::unique_ptr<CoarseQuantizer> coarse_;
-  const float* advised_table_ = nullptr;  // the precomputed table last given to BackWithHugePages
   std::vector<faiss::Index*> wrappers_;  // root_ .. the node above ivf_
   Metric metric_;
   std::atomic<int64_t> ntotal_{0};

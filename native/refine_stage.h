@@ -21,7 +21,7 @@
 
 namespace faiss_native {
 
-using idx_t = faiss::Index::idx_t;
+using idx_t = faiss::idx_t;
 
 enum class RefineKind { None, Flat, SQ8 };
 

@@ -90,16 +90,6 @@ export function inspectElf(file) {
   return { file, machine, type, needed, soname, runpath, rpath, needs, unresolved };
 }
 
-/** The output section native/faiss-code-layout.ld makes for Faiss's IVF-PQ list scan, or null. */
-export const SCAN_SECTION = '.text.faiss_ivfpq_scan';
-export function scanCodeSection(file) {
-  // [Nr] Name Type Address Off Size ES Flg Lk Inf Al
-  const line = readelf(['-S'], file).split('\n').find((l) => l.includes(` ${SCAN_SECTION} `));
-  if (!line) return null;
-  const cols = line.slice(line.indexOf(SCAN_SECTION) + SCAN_SECTION.length).trim().split(/\s+/);
-  return { address: Number.parseInt(cols[1], 16), size: Number.parseInt(cols[3], 16) };
-}
-
 /** The highest version needed per prefix (GLIBC, GLIBCXX, ...), over all libraries. */
 export function maxVersions(needs) {
   const max = {};
@@ -152,9 +142,6 @@ export function checkPrebuildDir(dir, arch = path.basename(dir).replace(/^linux-
     if (info.unresolved.length > 0) {
       problems.push(`${where} leaves symbols unresolved: ${info.unresolved.slice(0, 10).join(', ')}`);
     }
-    const scan = scanCodeSection(info.file);
-    if (!scan || scan.size === 0) problems.push(`${where} has no ${SCAN_SECTION} section: linked without native/faiss-code-layout.ld`);
-    else if (scan.address % 64 !== 0) problems.push(`${where}: ${SCAN_SECTION} starts at 0x${scan.address.toString(16)}, not on 64 bytes`);
     const max = checkVersions(info, problems);
     files.push({ name, size: statSync(info.file).size, needed: info.needed, runpath: info.runpath, max });
   }

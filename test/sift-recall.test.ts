@@ -20,12 +20,12 @@ const nprobesFor = (nlist: number) => [1, 4, 16, nlist];
 //   nlist  64, m  8: 0.447 0.603 0.625 0.625
 //   nlist  64, m 16: 0.522 0.717 0.760 0.760
 //   nlist 128, m 32: 0.512 0.752 0.825 0.830
-// Both sides run the same libfaiss 1.7.3 code (k-means seeded) on the same data and
-// write byte-identical files (python-interop.test.ts), so the measured difference is 0.
-// The tolerance, 5 of the 1,000 returned neighbours, leaves room for a Python faiss on
-// another BLAS build; real faults (query offsets, nprobe ignored, ids mixed up) move
-// recall by 0.05 or more.
-const PYTHON_TOLERANCE = 0.005;
+// Python's faiss here is Debian's 1.7.3, whose k-means runs other kernels than the
+// linked Faiss 1.15, so the two train slightly different codebooks from the same
+// seed: measured, the recalls differ by up to 0.005 (5 of the 1,000 returned
+// neighbours). The tolerance is three times that; real faults (query offsets,
+// nprobe ignored, ids mixed up) move recall by 0.05 or more.
+const PYTHON_TOLERANCE = 0.015;
 // A binding that mangles vectors or ids lands near 0.
 const FLOOR_M32_FULL_PROBE = 0.75;
 
