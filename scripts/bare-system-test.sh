@@ -6,10 +6,11 @@
 #   bash scripts/bare-system-test.sh [x64|arm64]      (as root; needs prebuilds/linux-<arch>/)
 #
 # 1. Makes a root file system from Debian's own packages, unpacked with
-#    `dpkg -x`: nodejs and what it needs to run, a shell (dash) and coreutils
-#    (npm runs install scripts through `sh` and `#!/usr/bin/env node`), and
-#    npm 10 from the npm registry. It checks that no compiler, Faiss, BLAS,
-#    gfortran or OpenMP library is in it.
+#    `dpkg -x`: the C and C++ runtimes, a shell (dash) and coreutils (npm runs
+#    install scripts through `sh` and `#!/usr/bin/env node`); Node.js 24, the
+#    official binary from the npm package node-linux-<arch>; and npm 10 from
+#    the npm registry. It checks that no compiler, Faiss, BLAS, gfortran or
+#    OpenMP library is in it.
 # 2. `npm pack`s this package (with its prebuilds/) and, inside the root
 #    (chroot), runs `npm install ./faiss-native-<version>.tgz --offline`: the
 #    package's install script (node-gyp-build) must find the prebuilt binary,
@@ -18,7 +19,9 @@
 #    search of an index the host wrote) and compares the results with the
 #    host's: same labels, distances equal within float rounding.
 # arm64 runs under qemu-aarch64-static, registered with binfmt_misc for the
-# duration of the test (flag F, so the chroot needs no copy of qemu).
+# duration of the test (flag F, so the chroot needs no copy of qemu), twice:
+# on a CPU without SVE (cortex-a72), where Faiss must choose ARM_NEON, and on
+# one with it (max), where it must choose ARM_SVE; both must match the host.
 set -euo pipefail
 
 arch=${1:-$(node -p process.arch)}
@@ -66,13 +69,11 @@ if [ "$arch" = arm64 ] && [ "$(uname -m)" != aarch64 ]; then
   fi
 fi
 
-# --- the package closure of Debian's nodejs, plus a shell and coreutils ------
+# --- what Node.js needs to run, a shell and coreutils: their package closure --
 # First alternative of each Depends/Pre-Depends, recursively. Left out: what
 # only installing or configuring packages needs (dpkg, debconf, ...).
-nodejs_version=$(apt-cache madison "nodejs:$deb_arch" | awk -v a="$deb_arch" '$0 ~ /debian/ && $0 ~ (a " Packages") {print $3; exit}')
-[ -n "$nodejs_version" ] || { echo "no Debian nodejs for $deb_arch in the package lists" >&2; exit 1; }
 declare -A seen=([dpkg]=1 [debianutils]=1 [debconf]=1 [install-info]=1 [perl-base]=1 [tar]=1)
-queue=("nodejs=$nodejs_version" dash coreutils)
+queue=(libc6 libstdc++6 libgcc-s1 dash coreutils)
 debs=()
 while [ ${#queue[@]} -gt 0 ]; do
   spec=${queue[0]}; queue=("${queue[@]:1}")
@@ -109,7 +110,10 @@ if [ -n "$forbidden" ]; then
   echo "bare-system($arch): the root is not bare:" >&2; echo "$forbidden" >&2; exit 1
 fi
 
-# npm is not in Debian's nodejs package; npm 10 from the npm registry supports Node 18.
+# Node.js 24: the official binary, as the npm package node-linux-<arch> holds it.
+npm pack --loglevel=error --pack-destination "$work" "node-linux-$arch@24" >/dev/null
+tar -xzf "$work"/node-linux-"$arch"-24.*.tgz -C "$root/usr" --strip-components=1 package/bin/node
+# npm is not in that package; npm 10 from the npm registry.
 npm pack --loglevel=error --pack-destination "$work" npm@10 >/dev/null
 mkdir -p "$root/usr/lib/node_modules/npm"
 tar -xzf "$work"/npm-10.*.tgz -C "$root/usr/lib/node_modules/npm" --strip-components=1
@@ -169,8 +173,19 @@ install_started=$SECONDS
 inside "cd /app && npm install --offline --no-audit --no-fund --foreground-scripts ./$tarball" 2>&1 | sed "s/^/  npm: /"
 log "npm install took $((SECONDS - install_started)) s"
 inside "ls /app/node_modules/faiss-native/prebuilds/linux-$arch/" | sed 's/^/  installed: /'
-inside "cd /app && node smoke.mjs run faiss-native --expect-prebuild --index=/app/host.index >/app/result.json"
-node "$repo/scripts/smoke.mjs" compare "$work/host.json" "$root/app/result.json" --tolerance="$tolerance"
+if [ "$arch" = arm64 ] && [ "$(uname -m)" != aarch64 ]; then
+  # qemu-user reads QEMU_CPU from the emulated program's environment.
+  runs=("cortex-a72 ARM_NEON" "max ARM_SVE")
+else
+  runs=("host $(node -p "require('$repo').faissInfo().simdLevel")")
+fi
+for cpu_level in "${runs[@]}"; do
+  read -r cpu level <<<"$cpu_level"
+  log "smoke test on cpu $cpu, expecting Faiss at $level"
+  inside "cd /app && QEMU_CPU=$cpu node smoke.mjs run faiss-native --expect-prebuild --expect-simd=$level \
+    --index=/app/host.index >/app/result-$cpu.json"
+  node "$repo/scripts/smoke.mjs" compare "$work/host.json" "$root/app/result-$cpu.json" --tolerance="$tolerance"
+done
 
 # Without a prebuilt binary, the install must stop with the packages to install
 # (scripts/preflight.mjs), not with compiler errors. Once is enough: on x64.
@@ -184,7 +199,7 @@ if [ "$arch" = x64 ]; then
     echo "bare-system($arch): installing without a prebuilt binary succeeded on a bare system?" >&2
     cat "$work/noprebuild.log" >&2; exit 1
   fi
-  if ! grep -q "sudo apt-get install g++ make python3 libfaiss-dev libopenblas-openmp-dev" "$work/noprebuild.log"; then
+  if ! grep -q "sudo apt-get install g++ make python3 cmake libopenblas-openmp-dev" "$work/noprebuild.log"; then
     echo "bare-system($arch): the failed install does not name the packages to install:" >&2
     cat "$work/noprebuild.log" >&2; exit 1
   fi

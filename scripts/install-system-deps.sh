@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages faiss-native builds and tests against,
 # only those missing. Safe to run any number of times.
-#   libfaiss-dev            Faiss 1.7.3, static and position-independent
 #   libopenblas-openmp-dev  BLAS/LAPACK built with OpenMP, as Faiss expects
-#   cmake, g++, make        both native builds (cmake-js and node-gyp)
-#   python3-faiss           format-interop tests against Python faiss
+#   cmake, g++, make        Faiss (scripts/build-faiss.sh) and both addon builds
+#   python3-faiss           format-interop tests against Python faiss (1.7.3)
 set -euo pipefail
 
-packages=(g++ make cmake python3 libfaiss-dev libopenblas-openmp-dev python3-faiss python3-numpy)
+packages=(g++ make cmake python3 libopenblas-openmp-dev python3-faiss python3-numpy)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -3,9 +3,10 @@
 # Ubuntu (as root; idempotent):
 #   bash scripts/prebuild-setup.sh x64     patchelf (renames the shipped libgomp)
 #   bash scripts/prebuild-setup.sh arm64   patchelf and the aarch64 cross compiler, and
-#       Debian's arm64 Faiss and OpenBLAS (static libraries and headers) unpacked into
-#       .cache/sysroot-arm64/ with `dpkg -x`: nothing of another architecture is
-#       installed on the machine itself (only its package lists are added).
+#       Debian's arm64 OpenBLAS (static library) unpacked into .cache/sysroot-arm64/
+#       with `dpkg -x`: nothing of another architecture is installed on the machine
+#       itself (only its package lists are added). Faiss is cross-built from source
+#       by scripts/build-faiss.sh arm64.
 set -euo pipefail
 arch=${1:-x64}
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,8 +31,7 @@ fi
 [ "$arch" = arm64 ] && [ "$(dpkg --print-architecture)" != arm64 ] || exit 0
 
 sysroot=$repo/.cache/sysroot-arm64
-if [ -f "$sysroot/usr/lib/aarch64-linux-gnu/libfaiss.a" ] &&
-  [ -e "$sysroot/usr/lib/aarch64-linux-gnu/openblas-openmp/libopenblas.a" ]; then
+if [ -e "$sysroot/usr/lib/aarch64-linux-gnu/openblas-openmp/libopenblas.a" ]; then
   log "$sysroot already there"
   exit 0
 fi
@@ -39,11 +39,11 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   dpkg --add-architecture arm64
   apt-get update -qq
 fi
-apt-cache show --no-all-versions libfaiss-dev:arm64 >/dev/null 2>&1 || apt-get update -qq
+apt-cache show --no-all-versions libopenblas-openmp-dev:arm64 >/dev/null 2>&1 || apt-get update -qq
 rm -rf "$sysroot" "$sysroot-debs"
 mkdir -p "$sysroot" "$sysroot-debs"
 id _apt >/dev/null 2>&1 && chown _apt "$sysroot-debs"  # apt downloads as _apt
-(cd "$sysroot-debs" && apt-get download -qq libfaiss-dev:arm64 libopenblas-openmp-dev:arm64)
+(cd "$sysroot-debs" && apt-get download -qq libopenblas-openmp-dev:arm64)
 for deb in "$sysroot-debs"/*.deb; do dpkg -x "$deb" "$sysroot"; done
 rm -rf "$sysroot-debs"
-log "Faiss and OpenBLAS for arm64 in $sysroot"
+log "OpenBLAS for arm64 in $sysroot"

@@ -2,11 +2,9 @@
 // prebuilds/linux-<arch>/, with prebuildify (N-API tag, stripped):
 //   node scripts/prebuild.mjs            the machine's own architecture
 //   node scripts/prebuild.mjs --arch=arm64   cross-built on x64 (scripts/prebuild-setup.sh arm64 first)
-//   node scripts/prebuild.mjs --variant=avx2 x64 with Faiss's AVX2 kernels, for scripts/bench-avx2.mjs;
-//                                            not shipped (scripts/build-faiss-avx2.sh first)
 //
-// Faiss and OpenBLAS are linked statically (Debian's libfaiss.a and the PIC
-// openblas-openmp/libopenblas.a), libgfortran's two routines come from
+// Faiss and OpenBLAS are linked statically (scripts/build-faiss.sh's libfaiss.a,
+// every SIMD level inside, and Debian's PIC openblas-openmp/libopenblas.a), libgfortran's two routines come from
 // native/gfortran_shim.c, and libgomp is shipped beside the .node under its
 // own name (see renameLibgomp). The build runs in a staging directory, so a
 // developer's build/ is left alone, and holds the build lock so that only one
@@ -42,18 +40,13 @@ function output(command, args) {
 }
 
 function parseArgs(argv) {
-  const value = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const arch = value('arch') ?? process.arch;
+  const arch = argv.find((a) => a.startsWith('--arch='))?.slice('--arch='.length) ?? process.arch;
   if (!TOOLCHAINS[arch]) throw new Error(`Expected --arch=x64 or --arch=arm64 but received ${arch}`);
-  const variant = value('variant');
-  if (variant !== undefined && !(variant === 'avx2' && arch === 'x64')) {
-    throw new Error(`Expected --variant=avx2 (x64 only) but received ${variant} for ${arch}`);
-  }
-  return { arch, variant };
+  return { arch };
 }
 
-/** Compiler, strip and library directory for the target architecture. */
-function toolchain(arch, variant) {
+/** Compiler, strip, OpenBLAS directory and Faiss prefix for the target architecture. */
+function toolchain(arch) {
   const { multiarch, prefix } = TOOLCHAINS[arch];
   const native = arch === process.arch;
   const tool = (name) => (native ? name : `${prefix}${name}`);
@@ -64,30 +57,22 @@ function toolchain(arch, variant) {
       );
     }
   }
-  // Faiss and OpenBLAS: the system's (native build, or :arm64 packages installed), else the
-  // sysroot that scripts/prebuild-setup.sh arm64 unpacks for a cross build.
-  // The avx2 variant: Faiss built by scripts/build-faiss-avx2.sh.
-  const candidates = variant
-    ? [path.join(root, '.cache', `faiss-${variant}`, 'lib')]
-    : [
-        process.env.FAISS_NATIVE_LIBDIR,
-        `/usr/lib/${multiarch}`,
-        path.join(root, '.cache', `sysroot-${arch}`, 'usr', 'lib', multiarch),
-      ].filter(Boolean);
-  const libdir = candidates.find(
-    (dir) => existsSync(`${dir}/libfaiss.a`) && existsSync(`${dir}/openblas-openmp/libopenblas.a`),
-  );
-  if (!libdir) {
+  const blasCandidates = [`/usr/lib/${multiarch}`, path.join(root, '.cache', `sysroot-${arch}`, 'usr', 'lib', multiarch)];
+  const blasLibdir = blasCandidates.find((dir) => existsSync(`${dir}/openblas-openmp/libopenblas.a`));
+  if (!blasLibdir) {
     throw new Error(
-      `libfaiss.a and openblas-openmp/libopenblas.a for ${arch} not found in ${candidates.join(', ')}; ` +
-        (variant
-          ? `run \`bash scripts/build-faiss-${variant}.sh\` first`
-          : native
-            ? 'install libfaiss-dev and libopenblas-openmp-dev'
-            : 'run `bash scripts/prebuild-setup.sh arm64` first'),
+      `openblas-openmp/libopenblas.a for ${arch} not found in ${blasCandidates.join(', ')}; ` +
+        (native ? 'install libopenblas-openmp-dev' : 'run `bash scripts/prebuild-setup.sh arm64` first'),
     );
   }
-  return { cc: tool('gcc'), cxx: tool('g++'), strip: tool('strip'), ar: tool('ar'), libdir, native };
+  // Built once per architecture and cached; the first call takes minutes.
+  const faiss = spawnSync('bash', [path.join(root, 'scripts', 'build-faiss.sh'), arch], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (faiss.status !== 0) throw new Error(`scripts/build-faiss.sh ${arch} failed`);
+  const faissPrefix = faiss.stdout.trim();
+  return { cc: tool('gcc'), cxx: tool('g++'), strip: tool('strip'), ar: tool('ar'), blasLibdir, faissPrefix, native };
 }
 
 /**
@@ -126,17 +111,14 @@ function stage(workDir) {
   return staging;
 }
 
-/**
- * Builds prebuilds/linux-<arch>/, or with a variant prebuilds/linux-<arch>-<variant>/: a
- * directory name node-gyp-build does not parse, so it never loads it by itself.
- */
-export function prebuild(arch, variant) {
+/** Builds prebuilds/linux-<arch>/. */
+export function prebuild(arch) {
   if (process.platform !== 'linux') throw new Error('prebuilt binaries are built on Linux only');
   if (!output('sh', ['-c', 'command -v patchelf'])) {
     throw new Error('patchelf not found: run `bash scripts/prebuild-setup.sh` (or apt-get install patchelf)');
   }
-  const tc = toolchain(arch, variant);
-  const platform = `linux-${arch}${variant ? `-${variant}` : ''}`;
+  const tc = toolchain(arch);
+  const platform = `linux-${arch}`;
   const workDir = path.join(process.env.FAISS_NATIVE_PREBUILD_TMP || tmpdir(), `faiss-native-prebuild-${platform}`);
   mkdirSync(workDir, { recursive: true });
   const gomp = renameLibgomp(tc, workDir);
@@ -147,14 +129,12 @@ export function prebuild(arch, variant) {
     // node-gyp turns npm_config_* into gyp variables (binding.gyp: static_deps, gomp_lib).
     npm_config_static_deps: '1',
     npm_config_gomp_lib: gomp,
-    FAISS_NATIVE_LIBDIR: tc.libdir,
+    FAISS_NATIVE_PREFIX: tc.faissPrefix,
+    FAISS_NATIVE_BLAS_LIBDIR: tc.blasLibdir,
     PREBUILD_STRIP_BIN: tc.strip,
   };
   if (!tc.native) {
     Object.assign(env, { CC: tc.cc, CXX: tc.cxx, LINK: tc.cxx, AR: tc.ar });
-    // A cross compiler does not look in /usr/include: Faiss's headers come with its libraries.
-    const include = path.resolve(tc.libdir, '..', '..', 'include');
-    if (existsSync(path.join(include, 'faiss'))) env.CPPFLAGS = `${env.CPPFLAGS ?? ''} -isystem ${include}`.trim();
   }
   // Node's headers: the machine's own when npm is set up that way, else node-gyp downloads them.
   if (!env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h') && process.execPath === '/usr/bin/node') {
@@ -163,7 +143,7 @@ export function prebuild(arch, variant) {
 
   const prebuildify = path.join(root, 'node_modules', 'prebuildify', 'bin.js');
   const started = Date.now();
-  console.log(`prebuild: ${platform} with ${tc.cxx}, Faiss and OpenBLAS from ${tc.libdir}`);
+  console.log(`prebuild: ${platform} with ${tc.cxx}, Faiss from ${tc.faissPrefix}, OpenBLAS from ${tc.blasLibdir}`);
   // --tag-libc: the file is named faiss-native.glibc.node, so node-gyp-build never offers it on
   // musl (Alpine), where it cannot load; there the install builds from source.
   run('flock', [LOCK, process.execPath, prebuildify, '--napi', '--strip', '--tag-libc', `--arch=${arch}`, `--cwd=${staging}`], {
@@ -190,8 +170,8 @@ export function prebuild(arch, variant) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
-    const { arch, variant } = parseArgs(process.argv.slice(2));
-    prebuild(arch, variant);
+    const { arch } = parseArgs(process.argv.slice(2));
+    prebuild(arch);
   } catch (error) {
     console.error(`prebuild: ${error.message}`);
     process.exit(1);

@@ -21,9 +21,9 @@ function whichCompiler() {
   return candidates.find((cxx) => run(cxx, ['--version']).ok);
 }
 
-/** binding.gyp's library directory: FAISS_NATIVE_LIBDIR, else /usr/lib/<multiarch>. */
-function faissLibdir() {
-  if (process.env.FAISS_NATIVE_LIBDIR) return process.env.FAISS_NATIVE_LIBDIR;
+/** binding.gyp's OpenBLAS directory: FAISS_NATIVE_BLAS_LIBDIR, else /usr/lib/<multiarch>. */
+function blasLibdir() {
+  if (process.env.FAISS_NATIVE_BLAS_LIBDIR) return process.env.FAISS_NATIVE_BLAS_LIBDIR;
   const multiarch =
     run('gcc', ['-print-multiarch']).stdout ||
     { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' }[os.arch()] ||
@@ -31,10 +31,12 @@ function faissLibdir() {
   return `/usr/lib/${multiarch}`;
 }
 
-/** The compiler finds faiss/IndexIVFPQ.h (without one: it is in a standard include directory). */
-function faissHeaderFound(cxx) {
-  if (cxx) return run(cxx, ['-E', '-x', 'c++', '-', '-o', '/dev/null'], '#include <faiss/IndexIVFPQ.h>\n').ok;
-  return ['/usr/include', '/usr/local/include'].some((dir) => existsSync(path.join(dir, 'faiss', 'IndexIVFPQ.h')));
+/** Faiss 1.15 comes from FAISS_NATIVE_PREFIX, or scripts/build-faiss.sh builds it from the source in the package. */
+function faissSourceFound() {
+  const prefix = process.env.FAISS_NATIVE_PREFIX;
+  if (prefix) return existsSync(path.join(prefix, 'lib', 'libfaiss.a'));
+  return [process.env.FAISS_SOURCE, path.join(root, 'faiss-src', 'faiss-1.15.0.tar.gz'), path.join(root, '..', 'shared', 'faiss', 'faiss-1.15.0.tar.gz')]
+    .some((candidate) => candidate && existsSync(candidate));
 }
 
 /** The linker finds `name` (e.g. libopenblas.so) in `dir` or its default search path. */
@@ -54,21 +56,24 @@ export function preflight() {
   const missing = [];
   const cxx = whichCompiler();
   if (!cxx) {
-    missing.push({ what: 'a C++17 compiler and make', debian: ['g++', 'make'], rpm: ['gcc-c++', 'make'] });
+    missing.push({ what: 'a C++20 compiler and make', debian: ['g++', 'make'], rpm: ['gcc-c++', 'make'] });
   } else if (!run('make', ['--version']).ok) {
     missing.push({ what: 'make', debian: ['make'], rpm: ['make'] });
   }
   if (!run('python3', ['--version']).ok && !run('python', ['--version']).ok) {
     missing.push({ what: 'Python 3 (node-gyp runs on it)', debian: ['python3'], rpm: ['python3'] });
   }
-  const libdir = faissLibdir();
-  if (!faissHeaderFound(cxx) || !existsSync(path.join(libdir, 'libfaiss.a'))) {
+  if (!run('cmake', ['--version']).ok) {
+    missing.push({ what: 'CMake (Faiss is built from source with it)', debian: ['cmake'], rpm: ['cmake'] });
+  }
+  if (!faissSourceFound()) {
     missing.push({
-      what: `Faiss 1.7.3 (headers, and libfaiss.a in ${libdir}; set FAISS_NATIVE_LIBDIR for another directory)`,
-      debian: ['libfaiss-dev'],
+      what: 'the Faiss 1.15.0 source (faiss-src/ in the package), or FAISS_NATIVE_PREFIX naming a Faiss 1.15 build',
+      debian: [],
       rpm: [],
     });
   }
+  const libdir = blasLibdir();
   if (!linkerFinds(cxx, 'libopenblas.so', libdir)) {
     missing.push({ what: 'OpenBLAS (BLAS and LAPACK)', debian: ['libopenblas-openmp-dev'], rpm: ['openblas-devel'] });
   }
@@ -96,7 +101,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const missing = preflight();
   const here = `${os.platform()}-${os.arch()} (${libc()}), Node ${process.version}`;
   if (missing.length === 0) {
-    console.error(`faiss-native: no prebuilt binary for ${here}; building from source with node-gyp`);
+    console.error(
+      `faiss-native: no prebuilt binary for ${here}; building from source with node-gyp ` +
+        '(Faiss first, about 6 minutes on 2 cores, once per machine)',
+    );
     process.exit(0);
   }
   const debian = [...new Set(missing.flatMap((m) => m.debian))];
@@ -107,10 +115,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     'and building it from source needs what this machine lacks:',
     ...missing.map((m) => `  - ${m.what}`),
     '',
-    `On Debian or Ubuntu: sudo apt-get install ${debian.join(' ')}`,
-    '  (or: sudo bash node_modules/faiss-native/scripts/install-system-deps.sh)',
   ];
-  if (rpm.length > 0) lines.push(`On Fedora / RHEL: sudo dnf install ${rpm.join(' ')}${debian.includes('libfaiss-dev') ? ' (and Faiss 1.7.3 built from source)' : ''}`);
+  if (debian.length > 0) {
+    lines.push(
+      `On Debian or Ubuntu: sudo apt-get install ${debian.join(' ')}`,
+      '  (or: sudo bash node_modules/faiss-native/scripts/install-system-deps.sh)',
+    );
+  }
+  if (rpm.length > 0) lines.push(`On Fedora / RHEL: sudo dnf install ${rpm.join(' ')}`);
   lines.push('Then run npm install again.', '');
   console.error(lines.join('\n'));
   process.exit(1);

@@ -2,11 +2,12 @@
 // that it runs on any Node.js >= 18 with nothing else installed (a bare
 // chroot, an emulated arm64 root, a release job):
 //
-//   node smoke.mjs run [package dir or name] [--expect-prebuild] [--save=file] [--index=file] > result.json
+//   node smoke.mjs run [package dir or name] [--expect-prebuild] [--expect-simd=LEVEL] [--save=file] [--index=file] > result.json
 //       loads faiss-native, trains, adds, searches, writes, reads back and
 //       searches again, and prints the results as JSON; exits 1 if anything
 //       is inconsistent (read-back differs, recall too low, or with
-//       --expect-prebuild, the binary loaded is not a prebuilt one).
+//       --expect-prebuild, the binary loaded is not a prebuilt one; with
+//       --expect-simd, Faiss runs at another SIMD level).
 //       --save keeps the trained index; --index also reads an index saved
 //       elsewhere and searches it (results under "read").
 //   node smoke.mjs compare expected.json actual.json [--tolerance=1e-4]
@@ -76,7 +77,7 @@ function loadPackage(target) {
   return { api, root: dir, binary };
 }
 
-async function run(target, { expectPrebuild, save, indexFile }) {
+async function run(target, { expectPrebuild, expectSimd, save, indexFile }) {
   const problems = [];
   const { api, root, binary } = loadPackage(target);
   const { IndexIVFPQ, IndexFlat } = api;
@@ -121,6 +122,8 @@ async function run(target, { expectPrebuild, save, indexFile }) {
   const seconds = (Date.now() - started) / 1000;
   for (const i of [index, again, flat]) i.dispose();
 
+  const { version: faiss, simdLevel } = api.faissInfo();
+  if (expectSimd && simdLevel !== expectSimd) problems.push(`Faiss runs at ${simdLevel}, expected ${expectSimd}`);
   const relativeBinary = path.relative(root, binary);
   if (expectPrebuild && !relativeBinary.startsWith(`prebuilds${path.sep}`)) {
     problems.push(`loaded ${relativeBinary}, not a prebuilt binary`);
@@ -129,6 +132,8 @@ async function run(target, { expectPrebuild, save, indexFile }) {
     node: process.version,
     arch: process.arch,
     binary: relativeBinary,
+    faiss,
+    simdLevel,
     recall,
     seconds,
     problems,
@@ -167,7 +172,7 @@ function compareResults(name, expected, actual, tolerance, problems) {
 function compare(expectedFile, actualFile, tolerance) {
   const expected = JSON.parse(readFileSync(expectedFile, 'utf8'));
   const actual = JSON.parse(readFileSync(actualFile, 'utf8'));
-  const where = (r) => `${r.arch} node ${r.node} (${r.binary})`;
+  const where = (r) => `${r.arch} node ${r.node}, Faiss ${r.faiss} at ${r.simdLevel} (${r.binary})`;
   console.log(`compare: ${where(actual)} against ${where(expected)}`);
   const problems = [];
   compareResults('trained here', expected, actual, tolerance, problems);
@@ -185,6 +190,7 @@ if (command === 'run') {
   const value = (name) => flags.find((f) => f.startsWith(`--${name}=`))?.slice(name.length + 3);
   await run(args[0] ?? 'faiss-native', {
     expectPrebuild: flags.includes('--expect-prebuild'),
+    expectSimd: value('expect-simd'),
     save: value('save'),
     indexFile: value('index'),
   });
@@ -192,6 +198,6 @@ if (command === 'run') {
   const flag = flags.find((f) => f.startsWith('--tolerance='));
   compare(args[0], args[1], flag ? Number(flag.slice('--tolerance='.length)) : 1e-4);
 } else {
-  console.error('usage: node smoke.mjs run [package] [--expect-prebuild] [--save=f] [--index=f] | compare expected.json actual.json [--tolerance=x]');
+  console.error('usage: node smoke.mjs run [package] [--expect-prebuild] [--expect-simd=LEVEL] [--save=f] [--index=f] | compare expected.json actual.json [--tolerance=x]');
   process.exit(2);
 }

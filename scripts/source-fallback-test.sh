@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Proves the source fallback: the packed tarball without its prebuilds/
 # installs on this machine (which has the build dependencies) by compiling
-# with node-gyp, and gives the same results as the repository's build.
+# Faiss from the source the tarball ships (faiss-src/, into an empty cache, no
+# network) and the addon with node-gyp, and gives the same results as the
+# repository's build.
 #   bash scripts/source-fallback-test.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,8 +20,11 @@ tar -czf "$work/app/faiss-native-source.tgz" -C "$work/unpacked" package
 echo '{ "name": "app", "private": true }' >"$work/app/package.json"
 
 # The install compiles C++: hold the machine's build lock.
-(cd "$work/app" && flock /tmp/faiss-native-build.lock \
-  npm install --no-audit --no-fund --foreground-scripts ./faiss-native-source.tgz 2>&1 | grep -v -E '^\s+(CXX|CC)\(' | sed 's/^/  npm: /')
+(cd "$work/app" && env -u FAISS_SOURCE -u FAISS_NATIVE_PREFIX FAISS_NATIVE_CACHE="$work/faiss-cache" \
+  flock /tmp/faiss-native-build.lock npm install --offline --no-audit --no-fund --foreground-scripts ./faiss-native-source.tgz 2>&1 |
+  grep -v -E '^\s+(CXX|CC)\(' | sed 's/^/  npm: /' | tee "$work/install.log")
+grep -q "build-faiss: source: $work/app/node_modules/faiss-native/faiss-src/faiss-1.15.0.tar.gz" "$work/install.log" ||
+  { echo "source-fallback: Faiss was not built from the package's own source" >&2; exit 1; }
 built=$work/app/node_modules/faiss-native/build/Release/faiss_native.node
 [ -f "$built" ] || { echo "source-fallback: no $built after npm install" >&2; exit 1; }
 

@@ -1,5 +1,5 @@
 // What `npm pack` puts in the published tarball: the compiled library, the
-// sources a source build needs, the install-time preflight and the prebuilt
+// sources a source build needs (Faiss's among them), the install-time preflight and the prebuilt
 // binaries; none of the tests, tools, build outputs or development scripts.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -31,10 +31,13 @@ describe('npm pack', () => {
       'native/libstdcxx_compat.c',
       'scripts/preflight.mjs',
       'scripts/install-system-deps.sh',
+      'scripts/build-faiss.sh',
+      // The verified Faiss source, for installs where no prebuilt binary fits.
+      'faiss-src/faiss-1.15.0.tar.gz',
     ]) {
       expect(files).toContain(file);
     }
-    const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|CMakeLists\.txt|dist\/|native\/|prebuilds\/linux-(x64|arm64)\/|scripts\/(preflight\.mjs|install-system-deps\.sh)$)/;
+    const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|CMakeLists\.txt|dist\/|native\/|prebuilds\/linux-(x64|arm64)\/|faiss-src\/faiss-1\.15\.0\.tar\.gz$|scripts\/(preflight\.mjs|install-system-deps\.sh|build-faiss\.sh)$)/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
 
     for (const arch of ['x64', 'arm64']) {

@@ -14,21 +14,31 @@ function run(env: Record<string, string>) {
 describe('install preflight (source fallback)', () => {
   it('passes on a machine with the build dependencies, and says it builds from source', () => {
     const result = run({});
-    expect(result.stderr).toMatch(/^faiss-native: no prebuilt binary for linux-\w+ \(glibc [\d.]+\), Node v[\d.]+; building from source with node-gyp\n$/);
+    expect(result.stderr).toMatch(
+      /^faiss-native: no prebuilt binary for linux-\w+ \(glibc [\d.]+\), Node v[\d.]+; building from source with node-gyp \(Faiss first, about 6 minutes on 2 cores, once per machine\)\n$/,
+    );
     expect(result.status).toBe(0);
   });
 
-  it('without Faiss and OpenBLAS, fails and names the Debian packages', () => {
-    const result = run({ FAISS_NATIVE_LIBDIR: '/nonexistent', CXX: '/nonexistent/c++' });
+  it('without a Faiss build to link, fails and names it', () => {
+    const result = run({ FAISS_NATIVE_PREFIX: '/nonexistent' });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('  - Faiss 1.7.3 (headers, and libfaiss.a in /nonexistent; set FAISS_NATIVE_LIBDIR for another directory)\n');
-    expect(result.stderr).toContain('On Debian or Ubuntu: sudo apt-get install libfaiss-dev\n');
+    expect(result.stderr).toContain(
+      'and building it from source needs what this machine lacks:\n' +
+        '  - the Faiss 1.15.0 source (faiss-src/ in the package), or FAISS_NATIVE_PREFIX naming a Faiss 1.15 build\n\n' +
+        'Then run npm install again.\n',
+    );
   });
 
-  it('without a compiler either, names the compiler too', () => {
-    const result = run({ FAISS_NATIVE_LIBDIR: '/nonexistent', CXX: '/nonexistent/c++', PATH: path.dirname(process.execPath) === '/usr/bin' ? '/nonexistent' : path.dirname(process.execPath) });
+  it('without a compiler or CMake either, names them too', () => {
+    const result = run({
+      FAISS_NATIVE_BLAS_LIBDIR: '/nonexistent',
+      CXX: '/nonexistent/c++',
+      PATH: path.dirname(process.execPath) === '/usr/bin' ? '/nonexistent' : path.dirname(process.execPath),
+    });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('  - a C++17 compiler and make\n');
-    expect(result.stderr).toMatch(/sudo apt-get install g\+\+ make python3 libfaiss-dev libopenblas-openmp-dev\n/);
+    expect(result.stderr).toContain('  - a C++20 compiler and make\n');
+    expect(result.stderr).toContain('  - CMake (Faiss is built from source with it)\n');
+    expect(result.stderr).toMatch(/sudo apt-get install g\+\+ make python3 cmake libopenblas-openmp-dev\n/);
   });
 });
