@@ -36,6 +36,7 @@ export interface NativeIndexIVFPQ {
   readonly readOnly: boolean;
   readonly refine: 'none' | 'flat' | 'sq8';
   readonly kFactor: number;
+  readonly fastScan: boolean;
   nprobe: number;
   trainSync(vectors: Float32Array, threads?: number): void;
   train(vectors: Float32Array, threads?: number): Promise<void>;
@@ -73,6 +74,7 @@ interface NativeIndexIVFPQClass {
     directMap: boolean,
     refine: 'none' | 'flat' | 'sq8',
     kFactor: number,
+    fastScan: boolean,
   ): NativeIndexIVFPQ;
   readSync(path: string, mmap: boolean, precomputeTable: boolean): NativeIndexIVFPQ;
   read(path: string, mmap: boolean, precomputeTable: boolean): Promise<NativeIndexIVFPQ>;

@@ -99,7 +99,16 @@ class Checker {
     if (found != FourCC(tag)) Fail(std::string("expected ") + what + " ('" + tag + "'), found '" + TagText(found) + "'");
   }
 
-  // Accepted shapes: IwPQ; IxPT(IwPQ); IxM2(IxRF(IwPQ, refine)); IxM2(IxPT(IxRF(IwPQ, refine))).
+  // An IVF-PQ, 8-bit style ('IwPQ') or FastScan ('IwPf'); returns whether FastScan.
+  bool IvfPqTag(uint32_t tag, const char* where) {
+    if (tag == FourCC("IwPQ")) return false;
+    if (tag == FourCC("IwPf")) return true;
+    Fail(std::string("expected an IndexIVFPQ ('IwPQ') or IndexIVFPQFastScan ('IwPf') ") + where + ", found '" +
+         TagText(tag) + "'");
+  }
+
+  // Accepted shapes, with P an IVF-PQ ('IwPQ' or 'IwPf'): P; IxPT(P); IxM2(IxRF(P, refine));
+  // IxM2(IxPT(IxRF(P, refine))).
   void Index() {
     uint32_t tag = Tag();
     if (tag == FourCC("IxM2")) {
@@ -120,13 +129,13 @@ class Checker {
       SkipElements(ids, 8);
     } else if (tag == FourCC("IxPT")) {
       Header pre = PreTransformHead();
-      Expect("IwPQ", "an IndexIVFPQ");
-      IvfPq(&pre, /*fewer_allowed=*/false, /*inner_product=*/true);
-    } else if (tag == FourCC("IwPQ")) {
-      IvfPq(nullptr, false, false);
+      bool fast_scan = IvfPqTag(Tag(), "inside the pre-transform");
+      IvfPq(&pre, /*fewer_allowed=*/false, /*inner_product=*/true, fast_scan);
+    } else if (tag == FourCC("IwPQ") || tag == FourCC("IwPf")) {
+      IvfPq(nullptr, false, false, tag == FourCC("IwPf"));
     } else {
-      Fail("expected an IndexIVFPQ ('IwPQ'), a normalising IndexPreTransform ('IxPT') or a refined index "
-           "('IxM2'), found '" + TagText(tag) + "'");
+      Fail("expected an IndexIVFPQ ('IwPQ'), an IndexIVFPQFastScan ('IwPf'), a normalising IndexPreTransform "
+           "('IxPT') or a refined index ('IxM2'), found '" + TagText(tag) + "'");
     }
     if (in_.Remaining() != 0) Fail(std::to_string(in_.Remaining()) + " unexpected bytes after the index");
   }
@@ -149,8 +158,8 @@ class Checker {
     Header refine = ReadHeader("refine");
     if (refine.d != outer.d || refine.ntotal != outer.ntotal) Fail("refined index disagrees with its wrapper on dimension or size");
     if (cosine && refine.metric != kMetricInnerProduct) Fail("a normalised index must use inner product");
-    Expect("IwPQ", "an IndexIVFPQ as the refined index's base");
-    IvfPq(&refine, /*fewer_allowed=*/true, cosine);
+    bool fast_scan = IvfPqTag(Tag(), "as the refined index's base");
+    IvfPq(&refine, /*fewer_allowed=*/true, cosine, fast_scan);
     RefineStorage(refine);
     float k_factor = Get<float>();
     if (!(k_factor >= 1 && k_factor <= 1024)) Fail("refine k_factor is outside 1..1024");
@@ -184,7 +193,7 @@ class Checker {
     }
   }
 
-  void IvfPq(const Header* outer, bool fewer_allowed, bool inner_product) {
+  void IvfPq(const Header* outer, bool fewer_allowed, bool inner_product, bool fast_scan) {
     Header header = ReadHeader("IVF-PQ");
     if (outer != nullptr) {
       bool count_ok = fewer_allowed ? header.ntotal <= outer->ntotal : header.ntotal == outer->ntotal;
@@ -199,8 +208,44 @@ class Checker {
     DirectMap(header);
     Bool("by_residual");
     uint64_t code_size = Get<uint64_t>();
-    ProductQuantizer(header, code_size);
-    InvertedLists(header, nlist, code_size);
+    if (!fast_scan) {
+      ProductQuantizer(header, code_size);
+      InvertedLists(header, nlist, code_size);
+      return;
+    }
+    // FastScan: codes of bbs vectors interleaved in blocks of bbs·M2/2 bytes.
+    int32_t bbs = Get<int32_t>();
+    if (bbs < 32 || bbs > 4096 || bbs % 32 != 0) Fail("FastScan block size " + std::to_string(bbs) + " is not a multiple of 32 in 32..4096");
+    uint64_t m2 = Get<uint64_t>();
+    Get<int32_t>();   // implem: a search strategy, any value is safe
+    Get<uint64_t>();  // qbs2: query batching, likewise
+    PqShape pq = ProductQuantizer(header, code_size);
+    if (pq.nbits != 4) Fail("FastScan codes are 4-bit, found nbits " + std::to_string(pq.nbits));
+    uint64_t m = pq.m;
+    if (m2 != (m + 1) / 2 * 2) Fail("FastScan M2 " + std::to_string(m2) + " is not m rounded up to even");
+    Expect("ilbl", "FastScan block inverted lists");
+    BlockLists(header, nlist, code_size, uint64_t(bbs), uint64_t(bbs) * m2 / 2);
+  }
+
+  void BlockLists(const Header& ivf, uint64_t nlist, uint64_t code_size, uint64_t per_block, uint64_t block_bytes) {
+    if (Get<uint64_t>() != nlist) Fail("inverted lists count differs from nlist");
+    // Faiss writes InvertedLists::INVALID_CODE_SIZE here: block lists have no per-vector code size.
+    uint64_t list_code_size = Get<uint64_t>();
+    if (list_code_size != code_size && list_code_size != UINT64_MAX) Fail("inverted lists code size differs from the PQ");
+    if (Get<uint64_t>() != per_block) Fail("block inverted lists hold another number of vectors per block than bbs");
+    if (Get<uint64_t>() != block_bytes) Fail("block inverted lists block size differs from bbs·M2/2");
+    uint64_t total = 0;
+    for (uint64_t list = 0; list < nlist; list++) {
+      uint64_t ids = VectorCount(8, "list ids");
+      SkipElements(ids, 8);
+      uint64_t bytes = VectorCount(1, "list codes");
+      if (bytes != (ids + per_block - 1) / per_block * block_bytes) Fail("a list's code blocks do not match its ids");
+      SkipElements(bytes, 1);
+      total += ids;
+    }
+    if (total != uint64_t(ivf.ntotal)) {
+      Fail("inverted lists hold " + std::to_string(total) + " entries but the index says " + std::to_string(ivf.ntotal));
+    }
   }
 
   void Quantizer(const Header& ivf, uint64_t nlist) {
@@ -237,7 +282,11 @@ class Checker {
     }
   }
 
-  void ProductQuantizer(const Header& ivf, uint64_t code_size) {
+  struct PqShape {
+    uint64_t m, nbits;
+  };
+
+  PqShape ProductQuantizer(const Header& ivf, uint64_t code_size) {
     uint64_t d = Get<uint64_t>();
     uint64_t m = Get<uint64_t>();
     uint64_t nbits = Get<uint64_t>();
@@ -252,6 +301,7 @@ class Checker {
     }
     if (ivf.is_trained && floats != expected) Fail("a trained index has no PQ centroids");
     SkipElements(floats, 4);
+    return {m, nbits};
   }
 
   void InvertedLists(const Header& ivf, uint64_t nlist, uint64_t code_size) {

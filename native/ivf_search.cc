@@ -1,5 +1,6 @@
 #include "ivf_search.h"
 
+#include <faiss/IndexIVFFastScan.h>
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/FaissAssert.h>
 #include <omp.h>
@@ -67,7 +68,9 @@ void SearchIvf(const faiss::IndexIVF& ivf, const CoarseQuantizer* coarse, idx_t 
 
 void RangeSearchIvf(const faiss::IndexIVF& ivf, const CoarseQuantizer* coarse, idx_t n, const float* x,
                     float radius, const faiss::SearchParametersIVF& params, faiss::RangeSearchResult* result) {
-  if (coarse == nullptr || ivf.parallel_mode != 0 || params.quantizer_params != nullptr) {
+  // FastScan scanners serve Faiss's own range search only.
+  if (coarse == nullptr || ivf.parallel_mode != 0 || params.quantizer_params != nullptr ||
+      dynamic_cast<const faiss::IndexIVFFastScan*>(&ivf) != nullptr) {
     ivf.range_search(n, x, radius, result, &params);
     return;
   }

@@ -95,10 +95,18 @@ IvfpqCore::IvfpqCore(const IvfpqConfig& config) : metric_(config.metric) {
   faiss::Index* quantizer = faiss_metric == faiss::METRIC_L2
                                 ? static_cast<faiss::Index*>(new faiss::IndexFlatL2(config.dimension))
                                 : new faiss::IndexFlatIP(config.dimension);
-  auto ivf = std::make_unique<faiss::IndexIVFPQ>(
-      quantizer, config.dimension, config.nlist, config.m, config.nbits, faiss_metric);
+  std::unique_ptr<faiss::IndexIVF> ivf;
+  if (config.fast_scan) {
+    ivf = std::make_unique<faiss::IndexIVFPQFastScan>(quantizer, config.dimension, config.nlist, config.m,
+                                                       config.nbits, faiss_metric);
+  } else {
+    ivf = std::make_unique<faiss::IndexIVFPQ>(quantizer, config.dimension, config.nlist, config.m,
+                                              config.nbits, faiss_metric);
+  }
   ivf->own_fields = true;
   ivf_ = ivf.get();
+  pq_ = PqOf(ivf_);
+  fast_scan_ = config.fast_scan;
   std::unique_ptr<faiss::Index> inner = std::move(ivf);
   faiss::IndexRefine* refine = nullptr;
   if (config.refine != RefineKind::None) {
@@ -129,12 +137,28 @@ IvfpqCore::IvfpqCore(const IvfpqConfig& config) : metric_(config.metric) {
   RefreshCounters();
 }
 
-IvfpqCore::IvfpqCore(std::unique_ptr<faiss::Index> root, faiss::IndexIVFPQ* ivf, Metric metric,
+IvfpqCore::IvfpqCore(std::unique_ptr<faiss::Index> root, faiss::IndexIVF* ivf, Metric metric,
                      std::unique_ptr<RefineStage> refine)
-    : root_(std::move(root)), ivf_(ivf), refine_(std::move(refine)), metric_(metric) {
+    : root_(std::move(root)),
+      ivf_(ivf),
+      pq_(PqOf(ivf)),
+      fast_scan_(dynamic_cast<faiss::IndexIVFPQFastScan*>(ivf) != nullptr),
+      refine_(std::move(refine)),
+      metric_(metric) {
   CollectWrappers();
   nprobe_.store(ivf_->nprobe);
   RefreshCounters();
+}
+
+faiss::ProductQuantizer* IvfpqCore::PqOf(faiss::IndexIVF* ivf) {
+  if (auto* pq = dynamic_cast<faiss::IndexIVFPQ*>(ivf)) return &pq->pq;
+  if (auto* fast = dynamic_cast<faiss::IndexIVFPQFastScan*>(ivf)) return &fast->pq;
+  return nullptr;
+}
+
+size_t IvfpqCore::PrecomputedTableFloats() const {
+  if (auto* pq = dynamic_cast<const faiss::IndexIVFPQ*>(ivf_)) return pq->precomputed_table.size();
+  return static_cast<const faiss::IndexIVFPQFastScan*>(ivf_)->precomputed_table.size();
 }
 
 void IvfpqCore::CollectWrappers() {
@@ -232,15 +256,17 @@ std::unique_ptr<IvfpqCore> IvfpqCore::Adopt(std::unique_ptr<faiss::Index> root,
   if ((id_map != nullptr) != (refine != nullptr)) {
     unsupported("an id map is only supported around a refined IVF-PQ");
   }
-  if (node == nullptr || typeid(*node) != typeid(faiss::IndexIVFPQ)) {
-    unsupported(std::string("expected IndexIVFPQ, found ") + (node ? typeid(*node).name() : "nothing"));
+  if (node == nullptr ||
+      (typeid(*node) != typeid(faiss::IndexIVFPQ) && typeid(*node) != typeid(faiss::IndexIVFPQFastScan))) {
+    unsupported(std::string("expected IndexIVFPQ or IndexIVFPQFastScan, found ") +
+                (node ? typeid(*node).name() : "nothing"));
   }
   if (node->metric_type != faiss::METRIC_L2 && node->metric_type != faiss::METRIC_INNER_PRODUCT) {
     unsupported("metric must be L2 or inner product");
   }
   metric = cosine ? Metric::Cosine
                   : node->metric_type == faiss::METRIC_INNER_PRODUCT ? Metric::InnerProduct : Metric::L2;
-  auto* ivf = static_cast<faiss::IndexIVFPQ*>(node);
+  auto* ivf = static_cast<faiss::IndexIVF*>(node);
   std::unique_ptr<RefineStage> stage;
   if (refine != nullptr) {
     RefineStage::KindOf(refine->refine_index, ivf->metric_type, source);
@@ -309,7 +335,7 @@ void IvfpqCore::Train(idx_t n, const float* x) {
   if (is_trained()) {
     ThrowFaiss("index is already trained", codes::kAlreadyTrained);
   }
-  idx_t minimum = std::max<idx_t>(ivf_->nlist, idx_t(1) << ivf_->pq.nbits);
+  idx_t minimum = std::max<idx_t>(ivf_->nlist, idx_t(1) << pq_->nbits);
   if (n < minimum) {
     ThrowRange("Expected at least " + std::to_string(minimum) +
                " vectors (the larger of nlist and 2^nbits) for vectors but received " +
@@ -500,15 +526,15 @@ void IvfpqCore::MergeFrom(IvfpqCore& other) {
   if (&other == this) ThrowFaiss("cannot merge an index into itself", codes::kIncompatible);
   if (refine_ || other.refine_) ThrowFaiss("cannot merge refined indexes", codes::kIncompatible);
   if (metric_ != other.metric_ || ivf_->d != other.ivf_->d || ivf_->nlist != other.ivf_->nlist ||
-      ivf_->pq.M != other.ivf_->pq.M || ivf_->pq.nbits != other.ivf_->pq.nbits) {
-    ThrowFaiss("cannot merge: the indexes differ in metric, dimension, nlist, m or nbits",
+      pq_->M != other.pq_->M || pq_->nbits != other.pq_->nbits || fast_scan_ != other.fast_scan_) {
+    ThrowFaiss("cannot merge: the indexes differ in metric, dimension, nlist, m, nbits or fastScan",
                codes::kIncompatible);
   }
   if (!is_trained() || !other.is_trained()) {
     ThrowFaiss("cannot merge: both indexes must be trained", codes::kNotTrained);
   }
   // Codes are only meaningful against the codebooks that made them.
-  if (ivf_->pq.centroids != other.ivf_->pq.centroids) {
+  if (pq_->centroids != other.pq_->centroids) {
     ThrowFaiss("cannot merge: the indexes were trained separately (different PQ codebooks)",
                codes::kIncompatible);
   }
@@ -538,10 +564,12 @@ std::unique_ptr<IvfpqCore> IvfpqCore::MergeOnDisk(const std::vector<std::string>
     // Merging copies codes only: no shard needs the search table.
     auto shard = ReadFile(path, /*mmap=*/true, /*precompute_table=*/false);
     if (shard->refine_) ThrowFaiss("cannot merge refined shard '" + path + "' on disk", codes::kIncompatible);
+    // Faiss keeps on-disk lists in the plain layout; FastScan codes live in blocks of 32.
+    if (shard->fast_scan_) ThrowFaiss("cannot merge FastScan shard '" + path + "' on disk", codes::kIncompatible);
     const IvfpqCore& first = shards.empty() ? *shard : *shards.front();
     if (!shard->is_trained() || shard->metric_ != first.metric_ || shard->ivf_->d != first.ivf_->d ||
         shard->ivf_->nlist != first.ivf_->nlist || shard->ivf_->code_size != first.ivf_->code_size ||
-        shard->ivf_->pq.centroids != first.ivf_->pq.centroids) {
+        shard->pq_->centroids != first.pq_->centroids) {
       ThrowFaiss("cannot merge shard '" + path + "': it was not built from the same trained index as '" +
                      shard_paths.front() + "'",
                  codes::kIncompatible);
@@ -557,8 +585,9 @@ std::unique_ptr<IvfpqCore> IvfpqCore::MergeOnDisk(const std::vector<std::string>
   merged.ivf_->ntotal = static_cast<idx_t>(ntotal);
   merged.read_only_ = true;
   // Only the merged index, which will be searched, gets the table.
-  merged.ivf_->use_precomputed_table = 0;
-  merged.ivf_->precompute_table();
+  auto* merged_ivfpq = static_cast<faiss::IndexIVFPQ*>(merged.ivf_);
+  merged_ivfpq->use_precomputed_table = 0;
+  merged_ivfpq->precompute_table();
   merged.RefreshCounters();
   return std::move(shards.front());
 }
@@ -574,8 +603,8 @@ int64_t IvfpqCore::ComputeMemoryBytes() const {
     }
   }
   bytes += ivf_->quantizer != nullptr ? ivf_->quantizer->ntotal * ivf_->d * int64_t(sizeof(float)) : 0;
-  bytes += static_cast<int64_t>(ivf_->pq.centroids.size() * sizeof(float));
-  bytes += static_cast<int64_t>(ivf_->precomputed_table.size() * sizeof(float));
+  bytes += static_cast<int64_t>(pq_->centroids.size() * sizeof(float));
+  bytes += static_cast<int64_t>(PrecomputedTableFloats() * sizeof(float));
   if (refine_) bytes += refine_->MemoryBytes();
   return bytes;
 }

@@ -4,6 +4,7 @@
 
 #include <faiss/Index.h>
 #include <faiss/IndexIVFPQ.h>
+#include <faiss/IndexIVFPQFastScan.h>
 #include <faiss/impl/AuxIndexStructures.h>
 
 #include <atomic>
@@ -28,6 +29,8 @@ struct IvfpqConfig {
   Metric metric = Metric::L2;
   RefineKind refine = RefineKind::None;
   float k_factor = 4;
+  // 4-bit codes scanned 32 at a time from SIMD registers (IndexIVFPQFastScan).
+  bool fast_scan = false;
 };
 
 class IvfpqCore {
@@ -70,8 +73,9 @@ class IvfpqCore {
 
   int64_t dimension() const { return ivf_->d; }
   int64_t nlist() const { return static_cast<int64_t>(ivf_->nlist); }
-  int64_t m() const { return static_cast<int64_t>(ivf_->pq.M); }
-  int64_t nbits() const { return static_cast<int64_t>(ivf_->pq.nbits); }
+  int64_t m() const { return static_cast<int64_t>(pq_->M); }
+  int64_t nbits() const { return static_cast<int64_t>(pq_->nbits); }
+  bool fast_scan() const { return fast_scan_; }
   bool read_only() const { return read_only_; }
   RefineKind refine_kind() const { return refine_ ? refine_->kind() : RefineKind::None; }
   float k_factor() const { return refine_ ? refine_->k_factor() : 0; }
@@ -87,8 +91,12 @@ class IvfpqCore {
   int64_t memory_bytes() const { return memory_bytes_.load(); }
 
  private:
-  IvfpqCore(std::unique_ptr<faiss::Index> root, faiss::IndexIVFPQ* ivf, Metric metric,
+  IvfpqCore(std::unique_ptr<faiss::Index> root, faiss::IndexIVF* ivf, Metric metric,
             std::unique_ptr<RefineStage> refine);
+  // The product quantizer of an IndexIVFPQ or IndexIVFPQFastScan; null for other types.
+  static faiss::ProductQuantizer* PqOf(faiss::IndexIVF* ivf);
+  // Faiss's precomputed L2 search table, in floats.
+  size_t PrecomputedTableFloats() const;
   // Faiss wrappers (id map, pre-transform, refine) keep their own counts, which
   // the file format records; keep them equal to the IVF-PQ's after a mutation.
   void SyncWrapperCounts();
@@ -107,11 +115,13 @@ class IvfpqCore {
   void RefreshCounters();
   int64_t ComputeMemoryBytes() const;
 
-  // What is persisted: the IVF-PQ itself; for cosine an IndexPreTransform that
+  // What is persisted: the IVF-PQ (or its FastScan form) itself; for cosine an IndexPreTransform that
   // L2-normalises in front of an inner-product IVF-PQ; with refinement, an
   // IndexIDMap2 around IndexRefine (see refine_stage.h).
   std::unique_ptr<faiss::Index> root_;
-  faiss::IndexIVFPQ* ivf_;
+  faiss::IndexIVF* ivf_;  // an IndexIVFPQ or an IndexIVFPQFastScan
+  faiss::ProductQuantizer* pq_;
+  bool fast_scan_;
   std::unique_ptr<RefineStage> refine_;  // null without refinement
   // The search's coarse step; null until trained, or for quantizers it cannot score.
   std::unique_ptr<CoarseQuantizer> coarse_;

@@ -53,11 +53,12 @@ Napi::Function IvfpqWrap::DefineClass(Napi::Env env) {
           InstanceAccessor<&IvfpqWrap::GetReadOnly>("readOnly"),
           InstanceAccessor<&IvfpqWrap::GetRefine>("refine"),
           InstanceAccessor<&IvfpqWrap::GetKFactor>("kFactor"),
+          InstanceAccessor<&IvfpqWrap::GetFastScan>("fastScan"),
   });
   return ObjectWrap<IvfpqWrap>::DefineClass(env, "NativeIndexIVFPQ", properties);
 }
 
-// new NativeIndexIVFPQ(dimension, nlist, m, nbits, metric, directMap, refine, kFactor), or, internally,
+// new NativeIndexIVFPQ(dimension, nlist, m, nbits, metric, directMap, refine, kFactor, fastScan), or, internally,
 // new NativeIndexIVFPQ(External<IvfpqCore>) to adopt an index read from disk.
 IvfpqWrap::IvfpqWrap(const Napi::CallbackInfo& info)
     : IndexWrapBase(info) {
@@ -82,6 +83,13 @@ IvfpqWrap::IvfpqWrap(const Napi::CallbackInfo& info)
           ThrowType("Expected 'none', 'flat' or 'sq8' for refine but received " + DescribeValue(info[6]));
         }
         config.k_factor = static_cast<float>(IntegerArg(info[7], "kFactor", 1, 1024));
+      }
+      config.fast_scan = info.Length() > 8 && info[8].IsBoolean() && info[8].As<Napi::Boolean>().Value();
+      if (config.fast_scan && config.nbits != 4) {
+        ThrowRange("Expected nbits 4 with fastScan but received " + std::to_string(config.nbits));
+      }
+      if (config.fast_scan && info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value()) {
+        ThrowRange("Expected directMap false with fastScan: FastScan lists keep codes in blocks, without a direct map");
       }
       if (config.dimension % config.m != 0) {
         ThrowRange("Expected m to divide dimension (" + std::to_string(config.dimension) +
@@ -399,5 +407,9 @@ Napi::Value IvfpqWrap::GetRefine(const Napi::CallbackInfo& info) {
 }
 Napi::Value IvfpqWrap::GetKFactor(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), LiveCore(info.Env()).k_factor());
+}
+
+Napi::Value IvfpqWrap::GetFastScan(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), LiveCore(info.Env()).fast_scan());
 }
 }  // namespace faiss_native

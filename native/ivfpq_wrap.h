@@ -70,6 +70,7 @@ class IvfpqWrap : public IndexWrapBase<IvfpqWrap, IvfpqCore> {
   Napi::Value GetReadOnly(const Napi::CallbackInfo& info);
   Napi::Value GetRefine(const Napi::CallbackInfo& info);
   Napi::Value GetKFactor(const Napi::CallbackInfo& info);
+  Napi::Value GetFastScan(const Napi::CallbackInfo& info);
 
   // Fixed at construction: readable on the JS thread without a turn.
   int64_t dimension_ = 0;

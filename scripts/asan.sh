@@ -44,6 +44,9 @@ else
   SAN_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
   HALT=1
 fi
+# The instrumented addon links the same (uninstrumented) Faiss as every other build.
+FAISS_NATIVE_PREFIX=$(bash "$SRC/scripts/build-faiss.sh")
+export FAISS_NATIVE_PREFIX
 echo "asan: building the sanitized addon in $WORK/build (waiting for $LOCK)" >&2
 (
   cd "$WORK"

@@ -128,6 +128,8 @@ const SHAPES = [
   { name: 'l2-ondisk', dimension: 8, nlist: 8, m: 4, nbits: 6, metric: 'l2', train: true, add: 300, ondisk: true },
   { name: 'l2-refine-flat', dimension: 8, nlist: 4, m: 4, nbits: 4, metric: 'l2', refine: 'flat', train: true, add: 200, ids: true },
   { name: 'cosine-refine-sq8', dimension: 8, nlist: 8, m: 2, nbits: 8, metric: 'cosine', refine: 'sq8', train: true, add: 150, ids: true },
+  { name: 'l2-fastscan', dimension: 8, nlist: 4, m: 4, nbits: 4, metric: 'l2', fastScan: true, train: true, add: 100, ids: true },
+  { name: 'cosine-fastscan-refine-sq8', dimension: 12, nlist: 4, m: 3, nbits: 4, metric: 'cosine', fastScan: true, refine: 'sq8', train: true, add: 70 },
 ];
 
 /**
@@ -141,10 +143,10 @@ function caseDirectory(options) {
 function buildBases(lib, work, caseDir) {
   const bases = [];
   for (const [i, shape] of SHAPES.entries()) {
-    const { dimension, nlist, m, nbits, metric, directMap = false, refine } = shape;
+    const { dimension, nlist, m, nbits, metric, directMap = false, refine, fastScan } = shape;
     let index;
     try {
-      index = new lib.IndexIVFPQ({ dimension, nlist, m, nbits, metric, directMap, ...(refine ? { refine } : {}) });
+      index = new lib.IndexIVFPQ({ dimension, nlist, m, nbits, metric, directMap, ...(refine ? { refine } : {}), ...(fastScan ? { fastScan } : {}) });
     } catch (error) {
       // An older faiss-native (a baseline build) may not know every option.
       process.stderr.write(`fuzz: skipping base ${shape.name}: ${error.message}\n`);
@@ -195,8 +197,8 @@ function loadBases(list) {
 
 /**
  * The fields of a Faiss 1.7.3 index file, as faiss::read_index consumes them,
- * for the subset faiss-native writes: IxPT (+ VNrm), IwPQ, IxF2/IxFI/IxFl,
- * direct maps, ProductQuantizer, ilar/il00/ilod inverted lists.
+ * for the subset faiss-native writes: IxPT (+ VNrm), IwPQ, IwPf (FastScan), IxF2/IxFI/IxFl,
+ * direct maps, ProductQuantizer, ilar/il00/ilod/ilbl inverted lists.
  * type: fourcc | i32 | i64 | u64 | size (an 8-byte element count) | u8 | f32 | bulk | name
  */
 export function describeLayout(buf) {
@@ -275,6 +277,18 @@ export function describeLayout(buf) {
       }
       return;
     }
+    if (t === 'ilbl') {
+      const nlist = Number(u64());
+      field('ilbl.nlist', 8, 'u64');
+      field('ilbl.code_size', 8, 'u64');
+      field('ilbl.n_per_block', 8, 'u64');
+      field('ilbl.block_size', 8, 'u64');
+      for (let i = 0; i < nlist; i++) {
+        vector('ilbl.list[].ids', 8);
+        vector('ilbl.list[].codes', 1);
+      }
+      return;
+    }
     if (t === 'ilod') {
       field('ilod.nlist', 8, 'u64');
       field('ilod.code_size', 8, 'u64');
@@ -327,14 +341,20 @@ export function describeLayout(buf) {
       field(`${ctx}IxSQ.code_size`, 8, 'u64');
       vector(`${ctx}IxSQ.trained`, 4);
       vector(`${ctx}IxSQ.codes`, 1);
-    } else if (t === 'IwPQ') {
-      header('IwPQ');
-      field('IwPQ.nlist', 8, 'u64');
-      field('IwPQ.nprobe', 8, 'u64');
+    } else if (t === 'IwPQ' || t === 'IwPf') {
+      header(t);
+      field(`${t}.nlist`, 8, 'u64');
+      field(`${t}.nprobe`, 8, 'u64');
       index('q.');
       directMap();
-      field('IwPQ.by_residual', 1, 'u8');
-      field('IwPQ.code_size', 8, 'u64');
+      field(`${t}.by_residual`, 1, 'u8');
+      field(`${t}.code_size`, 8, 'u64');
+      if (t === 'IwPf') {
+        field('IwPf.bbs', 4, 'i32');
+        field('IwPf.M2', 8, 'u64');
+        field('IwPf.implem', 4, 'i32');
+        field('IwPf.qbs2', 8, 'u64');
+      }
       field('pq.d', 8, 'u64');
       field('pq.M', 8, 'u64');
       field('pq.nbits', 8, 'u64');
@@ -368,7 +388,7 @@ function fieldAt(fields, offset) {
 // ---------------------------------------------------------------- mutations
 
 const FOURCCS = [
-  'IwPQ', 'IvPQ', 'IwQR', 'IvQR', 'IxF2', 'IxFI', 'IxFl', 'IxPT', 'VNrm', 'ilar', 'il00', 'ilod',
+  'IwPQ', 'IwPf', 'IvPQ', 'IwQR', 'IvQR', 'IxF2', 'IxFI', 'IxFl', 'IxPT', 'VNrm', 'ilar', 'il00', 'ilod', 'ilbl',
   'full', 'sprs', 'IxM2', 'IxMp', 'IxRF', 'IxSQ', 'IwFl', 'IwSQ', 'IxHE', 'Imiq', 'IHNf', 'IxMo', 'LTra', 'VCnt',
   'rrot', 'IxPQ', 'IwFP',
 ];

@@ -174,7 +174,7 @@ describe('unreadable files become FaissError', () => {
     const cases: [Buffer, RegExp][] = [
       [whole.subarray(0, whole.length - 100), /^invalid index buffer: inverted lists claim more entries than the data holds \(at byte \d+\)$/],
       [whole.subarray(0, 30), /^invalid index buffer: the data ends early \(at byte \d+\)$/],
-      [Buffer.concat([Buffer.from('IxHe'), whole.subarray(4)]), /^invalid index buffer: expected an IndexIVFPQ \('IwPQ'\), a normalising IndexPreTransform \('IxPT'\) or a refined index \('IxM2'\), found 'IxHe' \(at byte 4\)$/],
+      [Buffer.concat([Buffer.from('IxHe'), whole.subarray(4)]), /^invalid index buffer: expected an IndexIVFPQ \('IwPQ'\), an IndexIVFPQFastScan \('IwPf'\), a normalising IndexPreTransform \('IxPT'\) or a refined index \('IxM2'\), found 'IxHe' \(at byte 4\)$/],
       [Buffer.concat([whole, Buffer.alloc(3)]), /^invalid index buffer: 3 unexpected bytes after the index/],
     ];
     for (const [bytes, message] of cases) {

@@ -104,7 +104,7 @@ describe('mergeFrom', () => {
     expect(() => a.mergeFromSync(other)).toThrow(FaissError);
     expect(() => a.mergeFromSync(other)).toThrow(/cannot merge: the indexes were trained separately/);
     const differentShape = new IndexIVFPQ({ dimension, nlist: 8, m: 8 });
-    expect(() => a.mergeFromSync(differentShape)).toThrow('cannot merge: the indexes differ in metric, dimension, nlist, m or nbits');
+    expect(() => a.mergeFromSync(differentShape)).toThrow('cannot merge: the indexes differ in metric, dimension, nlist, m, nbits or fastScan');
     expect(() => a.mergeFromSync(new IndexFlat({ dimension }) as never)).toThrow(new TypeError('Expected an IndexIVFPQ for other but received an IndexFlat'));
     expect(() => a.mergeFromSync(a)).toThrow('cannot merge an index into itself');
   });

@@ -51,6 +51,9 @@ def build_index(d, nlist, m, nbits, metric, how):
         # PQ centroids (same file layout, same search results) but takes minutes here.
         prefix = 'L2norm,' if metric == 'cosine' else ''
         return faiss.index_factory(d, f'{prefix}IVF{nlist},PQ{m}x{nbits}np', METRICS[metric])
+    if how == 'fastscan':
+        prefix = 'L2norm,' if metric == 'cosine' else ''
+        return faiss.index_factory(d, f'{prefix}IVF{nlist},PQ{m}x{nbits}fs', METRICS[metric])
     if metric == 'l2':
         quantizer = faiss.IndexFlatL2(d)
     else:
@@ -89,7 +92,7 @@ def describe(owner):
             chain.append(entry)
         info['chain'] = chain
         inner = faiss.downcast_index(index.index)
-    if isinstance(inner, faiss.IndexIVFPQ):
+    if isinstance(inner, (faiss.IndexIVFPQ, faiss.IndexIVFPQFastScan)):
         info['ivf'] = {'type': type(inner).__name__, 'metric': METRIC_NAMES.get(inner.metric_type),
                        'nlist': inner.nlist, 'm': inner.pq.M, 'nbits': inner.pq.nbits,
                        'nprobe': inner.nprobe, 'byResidual': bool(inner.by_residual),
@@ -170,7 +173,7 @@ def main():
     p.add_argument('--m', type=int, required=True)
     p.add_argument('--nbits', type=int, default=8)
     p.add_argument('--metric', choices=sorted(METRICS), default='l2')
-    p.add_argument('--how', choices=['explicit', 'factory'], default='explicit',
+    p.add_argument('--how', choices=['explicit', 'factory', 'fastscan'], default='explicit',
                    help='explicit IndexIVFPQ(quantizer, ...) like the binding, or index_factory')
     p.add_argument('--id-offset', type=int, help='add with ids offset + i instead of 0..n-1')
     p.add_argument('--nprobe', type=int, default=1, help='nprobe stored in the file')
