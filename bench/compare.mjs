@@ -31,7 +31,7 @@ import { renderMarkdown } from './compare/report.mjs';
 import { renderChart } from './compare/chart.mjs';
 import { PACKAGE_ENV, snapshotPackage } from './compare/package.mjs';
 import { ADAPTERS, libraryConfigs } from './peers/adapters.mjs';
-import { LIBFAISS, ensureAll, floorBinary, stockFloorBinary } from './peers/build.mjs';
+import { LIBFAISS, ensureAll, floorBinary } from './peers/build.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -201,7 +201,7 @@ async function runDataset(id, unavailable) {
           // FLOOR_DEFAULT_POLICY_TRAIN: once, on SIFT10K, the C++ build under libgomp's default wait policy.
           defaultPolicyTrain: first && plan.floorDefaultPolicyTrain && id === 'sift10k',
           overhead: first && id === 'sift10k' ? { samples: plan.overheadSamples } : null,
-          binary: floorBinary, stockBinary: stockFloorBinary, originalEnv,
+          binary: floorBinary, stockBinary: floorBinary, originalEnv,
         }));
       }
       return mergeFloorRuns(runs);

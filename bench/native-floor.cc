@@ -45,13 +45,12 @@
 #include <string>
 #include <vector>
 
-#include "huge_pages.h"
 #include "ivf_search.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using idx_t = faiss::Index::idx_t;
+using idx_t = faiss::idx_t;
 
 double MillisecondsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -117,12 +116,8 @@ struct Session {
     Prepared();
   }
 
-  // What IvfpqCore does once an index is trained or read: its coarse step, and
-  // huge pages for Faiss's precomputed L2 table.
-  void Prepared() {
-    coarse = faiss_native::CoarseQuantizer::For(*ivf);
-    faiss_native::BackWithHugePages(ivf->precomputed_table.data(), ivf->precomputed_table.size() * sizeof(float));
-  }
+  // What IvfpqCore does once an index is trained or read: its coarse step.
+  void Prepared() { coarse = faiss_native::CoarseQuantizer::For(*ivf); }
 
   // What IvfpqCore::Search does before calling Faiss: normalise a copy for cosine.
   const float* Prepare(const float* x, idx_t n, std::vector<float>& scratch) const {

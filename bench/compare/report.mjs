@@ -116,14 +116,8 @@ function renderFloor(lines, dataset) {
   }
   lines.push('', `${floor.search[0]?.reps ?? '?'} samples per figure; µs are per query (best sample), overheads are faiss-native minus C++ per query (best sample · CPU time).`, '');
   lines.push(
-    "Code placement: Debian's `libfaiss.a` is compiled with 16-byte code alignment, so where its IVF-PQ list scan falls relative to 64-byte fetch windows depends on the size of everything linked before it. " +
-      'Relinking the same objects with that code at each of the four 16-byte offsets moved batch search by up to 8 % (SIFT10K, nprobe 16) and 18 % (GloVe, nprobe 8). ' +
-      'The addon and the C++ program are therefore both linked with `native/faiss-code-layout.ld`, which starts that code on a 64-byte boundary (the best or tied offset on both data sets), and the binding\'s own kernels are 64-byte aligned: both run the same code at the same alignment.',
-    '',
-  );
-  lines.push(
-    "The C++ program searches through faiss-native's own search path (`native/ivf_search.cc`, `coarse_quantizer.cc` and `pq_tables.cc`, compiled in and linked with the same `--wrap` flags), so the ratios above are the binding's cost alone. " +
-      "Against stock Faiss, the same program calling `IndexIVF::search` on Faiss's own loops (`native-floor-stock`: a scalar coarse loop below 20 queries per thread, BLAS above; scalar PQ-table loops):",
+    "The C++ program searches through faiss-native's own search path (`native/ivf_search.cc` and `coarse_quantizer.cc`, compiled in), so the ratios above are the binding's cost alone. " +
+      "Against stock Faiss, the same program calling `IndexIVF::search` (Faiss's own coarse step: one query at a time below 20 queries per thread, BLAS above):",
     '',
     '| nprobe | batch, 1 thread: faiss-native ÷ stock Faiss QPS (paired · best) | 1 query/call: stock Faiss µs | `searchSync` µs | speed-up |',
     '|---:|---|---:|---:|---:|',

@@ -1,7 +1,8 @@
 // Builds the benchmark's native parts, bench-only, never into the package's
 // build/ directory:
 // - bench/native-floor.cc → .cache/bench-compare/bin/native-floor, linked like
-//   the addon (build/Release): Debian's libfaiss.a, -lopenblas, -fopenmp, -O2.
+//   the addon (build/Release): scripts/build-faiss.sh's libfaiss.a, -lopenblas,
+//   -fopenmp, -O2.
 // - faiss-node 0.5.1's src/faiss.cc, linked against the same libfaiss.a (its
 //   install script downloads a prebuild from GitHub, and its source fallback
 //   clones Faiss, so it is installed with --ignore-scripts and built here).
@@ -15,7 +16,7 @@
 //   node bench/peers/build.mjs            # all three
 //   node bench/peers/build.mjs --force    # rebuild even when up to date
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,12 +25,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
 export const binDir = path.join(repoRoot, '.cache', 'bench-compare', 'bin');
 export const floorBinary = path.join(binDir, 'native-floor');
-// The same program on Faiss's own loops (no --wrap): the reference for what the binding's own
-// coarse step and table loops change.
-export const stockFloorBinary = path.join(binDir, 'native-floor-stock');
 const LOCK = '/tmp/faiss-native-build.lock';
-const LIBDIR = process.env.FAISS_NATIVE_LIBDIR ?? '/usr/lib/x86_64-linux-gnu';
-export const LIBFAISS = path.join(LIBDIR, 'libfaiss.a');
+// The Faiss the addon links (built and cached by scripts/build-faiss.sh).
+const FAISS_PREFIX =
+  process.env.FAISS_NATIVE_PREFIX ??
+  execFileSync('bash', [path.join(repoRoot, 'scripts', 'build-faiss.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+export const LIBFAISS = path.join(FAISS_PREFIX, 'lib', 'libfaiss.a');
+const FAISS_INCLUDE = `-I${path.join(FAISS_PREFIX, 'include')}`;
 const require = createRequire(import.meta.url);
 
 function stale(output, sources) {
@@ -49,24 +51,16 @@ function packageDir(name) {
 /** The native floor binaries; compiled when missing or stale. */
 export function ensureNativeFloor({ force = false, log = console.error } = {}) {
   const source = path.join(repoRoot, 'bench', 'native-floor.cc');
-  // The binding's own IVF search path and table loops, compiled in and linked as binding.gyp links them.
-  const native = ['coarse_quantizer.cc', 'huge_pages.cc', 'ivf_search.cc', 'pq_tables.cc'].map((file) => path.join(repoRoot, 'native', file));
+  // The binding's own IVF search path, compiled in as binding.gyp compiles it.
+  const native = ['coarse_quantizer.cc', 'ivf_search.cc'].map((file) => path.join(repoRoot, 'native', file));
   const inputs = [source, ...native, ...native.map((file) => file.replace(/\.cc$/, '.h')), LIBFAISS];
-  const gyp = readFileSync(path.join(repoRoot, 'binding.gyp'), 'utf8');
-  const wraps = gyp.match(/-Wl,--wrap=\w+/g) ?? [];
-  // The addon's code layout script too, so Faiss's scan loops sit where they sit in the addon.
-  const layout = (gyp.match(/-Wl,-T,[^"]+/g) ?? []).map((flag) => flag.replace('<(module_root_dir)', repoRoot));
-  inputs.push(...layout.map((flag) => flag.slice('-Wl,-T,'.length)));
-  if (!force && !stale(floorBinary, inputs) && !stale(stockFloorBinary, inputs)) return { path: floorBinary, built: false };
+  if (!force && !stale(floorBinary, inputs)) return { path: floorBinary, built: false };
   mkdirSync(binDir, { recursive: true });
   log(`compiling ${path.relative(repoRoot, source)} against ${LIBFAISS} (waiting for ${LOCK})`);
   const started = performance.now();
-  // Same flags as the addon in binding.gyp (-O2, OpenMP, C++17).
-  const compile = (output, sources, linkFlags) =>
-    locked('g++', ['-std=c++17', '-O2', '-fopenmp', `-I${path.join(repoRoot, 'native')}`, '-o', output, source, ...sources,
-      LIBFAISS, '-lopenblas', '-lgomp', ...linkFlags]);
-  compile(floorBinary, native, [...wraps, ...layout]);
-  compile(stockFloorBinary, native.filter((file) => !file.endsWith('pq_tables.cc')), layout);
+  // Same flags as the addon in binding.gyp (-O2, OpenMP, C++20).
+  locked('g++', ['-std=c++20', '-O2', '-fopenmp', `-I${path.join(repoRoot, 'native')}`, FAISS_INCLUDE, '-o', floorBinary, source,
+    ...native, LIBFAISS, '-lopenblas', '-lgomp']);
   return { path: floorBinary, built: true, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -78,21 +72,18 @@ export function ensureNativeFloor({ force = false, log = console.error } = {}) {
 export function ensureFaissNode({ force = false, log = console.error } = {}) {
   const dir = packageDir('faiss-node');
   const source = path.join(dir, 'src', 'faiss.cc');
-  const compatHeader = path.join(here, 'faiss-node-compat.h');
   const output = path.join(dir, 'build', 'Release', 'faiss-node.node');
-  if (!force && !stale(output, [source, compatHeader, LIBFAISS])) return { path: output, built: false };
+  if (!force && !stale(output, [source, LIBFAISS])) return { path: output, built: false };
   const addonApi = path.dirname(require.resolve('node-addon-api/package.json', { paths: [dir] }));
   const nodeHeaders = findNodeHeaders();
   mkdirSync(path.dirname(output), { recursive: true });
   log(`compiling faiss-node ${require(path.join(dir, 'package.json')).version} src/faiss.cc against ${LIBFAISS} (waiting for ${LOCK})`);
   const started = performance.now();
   locked('g++', [
-    '-std=c++17', '-O2', '-fPIC', '-shared', '-fopenmp',
+    '-std=c++20', '-O2', '-fPIC', '-shared', '-fopenmp',
     // Its CMakeLists.txt: NAPI_VERSION=6 and C++ exceptions on (it catches FaissException).
     '-DNAPI_VERSION=6', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_GYP_MODULE_NAME=faiss_node', '-DBUILDING_NODE_EXTENSION',
-    `-I${nodeHeaders}`, `-I${addonApi}`,
-    // faiss::idx_t, which Faiss 1.7.4 has and 1.7.3 lacks (see the header).
-    '-include', compatHeader,
+    `-I${nodeHeaders}`, `-I${addonApi}`, FAISS_INCLUDE,
     // Keep its copy of Faiss private, so it cannot interpose on another addon's.
     '-fvisibility=hidden', '-Wl,--exclude-libs,ALL',
     '-o', output, source, LIBFAISS, '-lopenblas', '-lgomp',
