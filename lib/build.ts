@@ -3,7 +3,7 @@ import { IndexIVFPQ, MAX_NLIST, type IndexIVFPQOptions, type Refine } from './in
 import type { Metric } from './metric';
 import { recommendParams, trainingSetSize } from './recommend';
 import { exactNeighbours, tuneNprobe, type TunePoint } from './tune';
-import { expectBigInt64Array, expectInteger, expectOptions, expectVectors, fail } from './validate';
+import { expectBigInt64Array, expectBoolean, expectInteger, expectOptions, expectVectors, fail } from './validate';
 
 export interface BuildProgress {
   step: 'recommend' | 'train' | 'add' | 'tune' | 'retry' | 'done';
@@ -32,12 +32,15 @@ export interface BuildOptions {
   nbits?: number;
   refine?: Refine;
   kFactor?: number;
+  /** true: only 4-bit FastScan codes; false: never. Default: FastScan first wherever re-ranking is tried. */
+  fastScan?: boolean;
 }
 
 export interface BuildReport {
   nlist: number;
   m: number;
   nbits: number;
+  fastScan: boolean;
   refine: Refine;
   nprobe: number;
   /** recall@10 on the held-out tuning queries at that nprobe. */
@@ -55,7 +58,7 @@ export interface BuildReport {
 
 const KEYS = [
   'dimension', 'ids', 'metric', 'targetRecall', 'memoryBudgetBytes', 'tuningQueries', 'seed', 'onProgress',
-  'nlist', 'm', 'nbits', 'refine', 'kFactor',
+  'nlist', 'm', 'nbits', 'refine', 'kFactor', 'fastScan',
 ] as const;
 
 const ADD_CHUNK = 65_536;
@@ -92,7 +95,8 @@ function largerCodes(dimension: number, m: number): number[] {
  * training set, trains, adds, measures recall on held-out vectors and sets the
  * default nprobe to the smallest that meets targetRecall. When the PQ code
  * cannot reach it, tries larger codes, then re-ranking ('sq8', then 'flat'),
- * within memoryBudgetBytes; if nothing reaches it, throws a FaissError
+ * each first over 4-bit FastScan codes of the same size (faster to scan,
+ * measured in bench/results/high-recall.md), within memoryBudgetBytes; if nothing reaches it, throws a FaissError
  * (ERR_FAISS_TARGET_UNREACHABLE) that states the best recall found.
  */
 export async function buildIndex(vectors: Float32Array, options: BuildOptions): Promise<{ index: IndexIVFPQ; report: BuildReport }> {
@@ -127,7 +131,10 @@ export async function buildIndex(vectors: Float32Array, options: BuildOptions): 
   const baseIds = rowIds(baseRows);
   const queryIds = rowIds(queryRows);
   const nlist = bag.nlist === undefined ? recommended.nlist : expectInteger(bag.nlist, 'nlist', 1, MAX_NLIST);
-  const nbits = bag.nbits === undefined ? recommended.nbits : expectInteger(bag.nbits, 'nbits', 1, 8);
+  // The 8-bit code the recommendation starts from (it may already be in its FastScan form).
+  const recommendedM = recommended.fastScan ? recommended.m / 2 : recommended.m;
+  const nbits = bag.nbits === undefined ? (recommended.fastScan ? 8 : recommended.nbits) : expectInteger(bag.nbits, 'nbits', 1, 8);
+  const fastScanOption = bag.fastScan === undefined ? undefined : expectBoolean(bag.fastScan, 'fastScan');
   // Sized for the nlist and nbits actually built, overrides included.
   const trainSize = trainingSetSize(baseRows.length, dimension, nlist, nbits);
   if (trainSize < nlist) {
@@ -139,24 +146,33 @@ export async function buildIndex(vectors: Float32Array, options: BuildOptions): 
   const tuningTarget = Math.min(1, targetRecall + 2 * Math.sqrt((targetRecall * (1 - targetRecall)) / (10 * holdout)));
 
   // What to try, cheapest first; an override fixes its parameter and leaves the others free.
-  const plans: Pick<IndexIVFPQOptions, 'm' | 'refine'>[] = [];
-  const m = bag.m ?? recommended.m;
+  type Plan = Required<Pick<IndexIVFPQOptions, 'm' | 'nbits' | 'refine' | 'fastScan'>>;
+  const plans: Plan[] = [];
+  const m = bag.m ?? recommendedM;
   const codes = bag.m === undefined ? [m, ...largerCodes(dimension, m)] : [m];
   const refines: Refine[] = bag.refine === undefined ? ['none', 'sq8', 'flat'] : [bag.refine];
+  // FastScan keeps the code size: twice the sub-quantizers at 4 bits. With fastScan: true
+  // it is all there is (m then counts 4-bit sub-quantizers); by default it goes first
+  // wherever candidates are re-ranked, when nothing pins the code it would change.
+  const fastScanFits = fastScanOption === undefined && bag.m === undefined && bag.nbits === undefined && nbits === 8 && dimension % (2 * m) === 0;
   for (const refine of refines) {
-    for (const code of refine === 'none' ? codes : [m]) plans.push({ m: code, refine });
+    if (fastScanOption === true) {
+      plans.push({ m: bag.m ?? (dimension % (2 * m) === 0 ? 2 * m : m), nbits: 4, refine, fastScan: true });
+      continue;
+    }
+    if (refine !== 'none' && fastScanFits) plans.push({ m: 2 * m, nbits: 4, refine, fastScan: true });
+    for (const code of refine === 'none' ? codes : [m]) plans.push({ m: code, nbits, refine, fastScan: false });
   }
   const budget = bag.memoryBudgetBytes;
   let best: { recall: number; plan: string } | undefined;
   for (const [attempt, plan] of plans.entries()) {
     const refineBytes = plan.refine === 'flat' ? 4 * dimension : plan.refine === 'sq8' ? dimension : 0;
-    const estimate = recommended.memoryBytes + n * ((plan.m! - m) * (nbits / 8) + refineBytes + (refineBytes ? 8 : 0));
+    const estimate = recommended.memoryBytes + n * ((plan.m * plan.nbits - m * nbits) / 8 + refineBytes + (refineBytes ? 8 : 0));
     if (budget !== undefined && attempt > 0 && estimate > budget) continue;
-    const label = `m ${plan.m}${plan.refine === 'none' ? '' : `, refine ${plan.refine}`}`;
+    const label = `m ${plan.m}${plan.fastScan ? ' (4-bit FastScan)' : ''}${plan.refine === 'none' ? '' : `, refine ${plan.refine}`}`;
     if (attempt > 0) progress({ step: 'retry', message: `recall ${best?.recall.toFixed(3)} below ${targetRecall}; trying ${label}` });
     const index = new IndexIVFPQ({
-      dimension, metric, nlist, nbits,
-      m: plan.m!, refine: plan.refine, kFactor: bag.kFactor ?? 4,
+      dimension, metric, nlist, ...plan, kFactor: bag.kFactor ?? 4,
     });
     progress({ step: 'train', message: `training ${label} on ${trainingSet.length / dimension} vectors` });
     await index.train(trainingSet);
@@ -173,7 +189,7 @@ export async function buildIndex(vectors: Float32Array, options: BuildOptions): 
       index.nprobe = chosen.nprobe;
       await index.addWithIds(queries, queryIds);
       const report: BuildReport = {
-        nlist: index.nlist, m: index.m, nbits: index.nbits, refine: index.refine, nprobe: chosen.nprobe,
+        nlist: index.nlist, m: index.m, nbits: index.nbits, fastScan: index.fastScan, refine: index.refine, nprobe: chosen.nprobe,
         recall: chosen.recall, tuningTarget, bytesPerVector: index.memoryBytes / index.ntotal, curve: tuned.curve,
       };
       progress({ step: 'done', message: `nprobe ${chosen.nprobe} gives recall@10 ${chosen.recall.toFixed(3)} with ${label}` });

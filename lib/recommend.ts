@@ -36,8 +36,14 @@ export interface RecommendedParams {
   nlist: number;
   /** PQ sub-quantizers; always divides `dimension`. */
   m: number;
-  /** Bits per sub-quantizer code: 8, or fewer when n < 256. */
+  /** Bits per sub-quantizer code: 8, or fewer when n < 256; 4 with fastScan. */
   nbits: number;
+  /**
+   * true with re-ranking: 4-bit FastScan codes with twice the sub-quantizers
+   * (the same bytes per vector), whose scan the re-ranking makes as accurate
+   * and which is several times faster (bench/results/high-recall.md).
+   */
+  fastScan: boolean;
   /** Training vectors to pass to train(), at most n. */
   trainSize: number;
   /** First guess for nprobe, 1..nlist; measure recall on your data and adjust. */
@@ -197,12 +203,25 @@ export function recommendParams(options: RecommendParamsOptions): RecommendedPar
     }
     m = fitting[fitting.length - 1];
   }
+  // Re-ranked candidates need only a fast, coarse first pass: FastScan's
+  // 4-bit codes, at the same code bytes, scanned from SIMD registers.
+  const fastScanFits = (code: number): boolean => nbits === MAX_NBITS && dimension % (2 * code) === 0;
   const refinement = chooseRefine({
-    n, dimension, m, defaultM, nbits, targetRecall, budget, totalFor: (code) => memory(code).total, warnings,
+    n, dimension, m, defaultM, nbits, targetRecall, budget, warnings,
+    // With re-ranking the code is built in its FastScan form where it fits.
+    totalFor: (code) => (fastScanFits(code) ? memoryFor(n, dimension, metric, nlist, 2 * code, 4) : memory(code)).total,
   });
   m = refinement.m;
   const { refine, refineBytesPerVector } = refinement;
-  const { bytesPerVector, lists, table, total } = memory(m);
+  const fastScan = refine !== 'none' && fastScanFits(m);
+  const codeNbits = fastScan ? 4 : nbits;
+  if (fastScan) {
+    m *= 2;
+    warnings.push(
+      `fastScan: ${m} 4-bit sub-quantizers (the same ${Math.ceil((m * codeNbits) / 8)}-byte codes as ${m / 2} 8-bit ones), scanned several times faster; the ${refine} re-ranking restores their precision`,
+    );
+  }
+  const { bytesPerVector, lists, table, total } = memoryFor(n, dimension, metric, nlist, m, codeNbits);
   if (table > lists) {
     warnings.push(
       `metric 'l2': Faiss precomputes a table of nlist·m·2^nbits floats (${formatBytes(table)}) when training, more than the codes and ids (${formatBytes(lists)}); it is part of memoryBytes`,
@@ -217,13 +236,15 @@ export function recommendParams(options: RecommendParamsOptions): RecommendedPar
       `nprobe = nlist = ${nlist}: targetRecall ${targetRecall} would need about ${guess} probes, so every list is scanned`,
     );
   }
-  if (targetRecall >= 0.9 && m * nbits < 2 * dimension) {
+  if (targetRecall >= 0.9 && m * codeNbits < 2 * dimension) {
     warnings.push(
-      `m = ${m}: ${Math.ceil((m * nbits) / 8)}-byte codes for ${dimension} dimensions (under 2 bits per dimension) may cap recall below targetRecall ${targetRecall} whatever nprobe`,
+      `m = ${m}: ${Math.ceil((m * codeNbits) / 8)}-byte codes for ${dimension} dimensions (under 2 bits per dimension) may cap recall below targetRecall ${targetRecall} whatever nprobe`,
     );
   }
 
-  return { nlist, m, nbits, trainSize, nprobe, bytesPerVector, memoryBytes: total, refine, refineBytesPerVector, warnings };
+  return {
+    nlist, m, nbits: codeNbits, fastScan, trainSize, nprobe, bytesPerVector, memoryBytes: total, refine, refineBytesPerVector, warnings,
+  };
 }
 
 /**

@@ -70,11 +70,18 @@ describe('recommendParams: invariants over n × dimension', () => {
     const probes = RECALLS.map((targetRecall) => recommendParams({ n, dimension, targetRecall }).nprobe);
     for (let i = 1; i < probes.length; i++) expect(probes[i]).toBeGreaterThanOrEqual(probes[i - 1]);
     expect(probes[probes.length - 1]).toBeGreaterThan(probes[0]);
-    // targetRecall changes nothing else but whether to re-rank.
-    const { nprobe: _a, warnings: _b, refine: low, refineBytesPerVector: _e, ...rest } = recommendParams({ n, dimension, targetRecall: 0.5 });
-    const { nprobe: _c, warnings: _d, refine: _f, refineBytesPerVector: _g, ...other } = recommendParams({ n, dimension, targetRecall: 0.99 });
-    expect(rest).toEqual(other);
-    expect(low).toBe('none');
+    // targetRecall changes nothing else but whether to re-rank, and with re-ranking the
+    // code's form: FastScan, twice the 4-bit sub-quantizers in the same bytes.
+    const low = recommendParams({ n, dimension, targetRecall: 0.5 });
+    const high = recommendParams({ n, dimension, targetRecall: 0.99 });
+    const shape = (r: ReturnType<typeof recommendParams>) => ({
+      nlist: r.nlist, trainSize: r.trainSize, bytesPerVector: r.bytesPerVector,
+      m: r.fastScan ? r.m / 2 : r.m, nbits: r.fastScan ? 8 : r.nbits,
+    });
+    expect(shape(high)).toEqual(shape(low));
+    expect([low.refine, low.fastScan]).toEqual(['none', false]);
+    expect(high.fastScan).toBe(high.refine !== 'none' && high.nbits === 4);
+    expect(high.memoryBytes).toBe(expectedMemory(n, dimension, 'l2', high.nlist, high.m, high.nbits));
   });
 
   it.each(DIMENSIONS)('nlist and nprobe grow with n, nprobe as a shrinking share of nlist: dimension %i', (dimension) => {
@@ -348,6 +355,11 @@ describe('recommendParams: refinement', () => {
   it('recommends sq8 re-ranking for a high target and says what it costs', () => {
     const r = recommendParams({ n: 1e6, dimension: 100, metric: 'cosine', targetRecall: 0.95 });
     expect(r.refine).toBe('sq8');
+    // The same 25-byte code in FastScan form: 50 sub-quantizers of 4 bits.
+    expect([r.fastScan, r.m, r.nbits, r.bytesPerVector]).toEqual([true, 50, 4, 25 + 8]);
+    expect(r.warnings).toContain(
+      'fastScan: 50 4-bit sub-quantizers (the same 25-byte codes as 25 8-bit ones), scanned several times faster; the sq8 re-ranking restores their precision',
+    );
     expect(r.refineBytesPerVector).toBe(100 + 40);
     expect(r.warnings.find((w) => w.startsWith("refine = 'sq8'"))).toMatch(
       /^refine = 'sq8': \d+-byte codes likely cap recall@10 near 0\.\d\d, below targetRecall 0\.95; re-ranking costs 140 more bytes per vector$/,

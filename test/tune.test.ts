@@ -1,7 +1,7 @@
 // Measured tuning on real data (SIFT10K): the tuned nprobe must hold on
 // queries it never saw, and build() must meet its target or say why not.
 import { describe, expect, it } from 'vitest';
-import { FaissError, IndexIVFPQ, buildIndex, recallAt, tuneNprobe } from 'faiss-native';
+import { FaissError, IndexIVFPQ, buildIndex, recallAt, recommendParams, tuneNprobe } from 'faiss-native';
 import { hasSift10k, loadSift10k } from '../tools/datasets.mjs';
 
 const available = hasSift10k();
@@ -138,6 +138,41 @@ describe.skipIf(!available)(`IndexIVFPQ.build on SIFT10K${available ? '' : ' (sk
     expect(report.refine).not.toBe('none');
     expect(report.recall).toBeGreaterThanOrEqual(0.95);
     expect(steps.some((s) => /^recall 0\.\d{3} below 0\.95; trying m 8, refine sq8$/.test(s))).toBe(true);
+  });
+
+  it('re-ranks over 4-bit FastScan codes of the same size first', async () => {
+    const { base, dimension } = sift!;
+    const steps: string[] = [];
+    const { index, report } = await buildIndex(base.data, {
+      dimension, targetRecall: 0.95, refine: 'sq8', onProgress: (p) => steps.push(p.message),
+    });
+    try {
+      const plain = recommendParams({ n: base.count, dimension, targetRecall: 0.5 });
+      const training = steps.filter((s) => s.startsWith('training '));
+      expect(training[0]).toMatch(new RegExp(`^training m ${2 * plain.m} \\(4-bit FastScan\\), refine sq8 on \\d+ vectors$`));
+      expect([report.fastScan, report.m, report.nbits, report.refine, index.fastScan]).toEqual([true, 2 * plain.m, 4, 'sq8', true]);
+      expect(report.recall).toBeGreaterThanOrEqual(0.95);
+      // Same code bytes as the 8-bit plan, plus the sq8 copy.
+      expect(report.bytesPerVector).toBeLessThan(plain.bytesPerVector + dimension + 80);
+    } finally {
+      index.dispose();
+    }
+  });
+
+  it('fastScan: false keeps 8-bit codes; fastScan: true uses nothing else', async () => {
+    const { base, dimension } = sift!;
+    const eight = await buildIndex(base.data, { dimension, targetRecall: 0.9, refine: 'sq8', fastScan: false });
+    const four = await buildIndex(base.data, { dimension, targetRecall: 0.7, fastScan: true, refine: 'none' });
+    try {
+      expect([eight.report.fastScan, eight.report.nbits]).toEqual([false, 8]);
+      expect([four.report.fastScan, four.report.nbits, four.index.fastScan]).toEqual([true, 4, true]);
+    } finally {
+      eight.index.dispose();
+      four.index.dispose();
+    }
+    await expect(buildIndex(base.data, { dimension, fastScan: 'yes' as unknown as boolean })).rejects.toThrow(
+      new TypeError('Expected a boolean for fastScan but received \'yes\''),
+    );
   });
 
   it('fails clearly when nothing reaches the target', async () => {
