@@ -21,7 +21,7 @@ echo '{ "name": "app", "private": true }' >"$work/app/package.json"
 
 # The install compiles C++: hold the machine's build lock.
 (cd "$work/app" && env -u FAISS_SOURCE -u FAISS_NATIVE_PREFIX FAISS_NATIVE_CACHE="$work/faiss-cache" \
-  flock /tmp/faiss-native-build.lock npm install --offline --no-audit --no-fund --foreground-scripts ./faiss-native-source.tgz 2>&1 |
+  flock /tmp/faiss-native-build.lock npm install --prefer-offline --no-audit --no-fund --foreground-scripts ./faiss-native-source.tgz 2>&1 |
   grep -v -E '^\s+(CXX|CC)\(' | sed 's/^/  npm: /' | tee "$work/install.log")
 grep -q "build-faiss: source: $work/app/node_modules/faiss-native/faiss-src/faiss-1.15.0.tar.gz" "$work/install.log" ||
   { echo "source-fallback: Faiss was not built from the package's own source" >&2; exit 1; }
