@@ -83,22 +83,52 @@ interface NativeIndexIVFPQClass {
   mergeOnDisk(shardPaths: string[], dataPath: string, indexPath: string): Promise<NativeIndexIVFPQ>;
 }
 
-export interface NativeIndexFlat {
+export interface NativeIndex {
   readonly ntotal: number;
   readonly dimension: number;
   readonly metric: Metric;
+  readonly isTrained: boolean;
   readonly disposed: boolean;
   readonly memoryBytes: number;
-  addSync(vectors: Float32Array, threads?: number): void;
-  add(vectors: Float32Array, threads?: number): Promise<void>;
-  searchSync(queries: Float32Array, k: number, threads?: number): NativeSearchResult;
-  search(queries: Float32Array, k: number, threads?: number): Promise<NativeSearchResult>;
+  readonly readOnly: boolean;
+  readonly description: string;
+  readonly indexType: string;
+  readonly searchParameters: string[];
+  trainSync(vectors: Float32Array, threads: number): void;
+  train(vectors: Float32Array, threads: number): Promise<void>;
+  addSync(vectors: Float32Array, ids: BigInt64Array | undefined, threads: number): void;
+  add(vectors: Float32Array, ids: BigInt64Array | undefined, threads: number): Promise<void>;
+  searchSync(queries: Float32Array, k: number, ...rest: NativeSearchArgs): NativeSearchResult;
+  search(queries: Float32Array, k: number, ...rest: NativeSearchArgs): Promise<NativeSearchResult>;
+  rangeSearchSync(queries: Float32Array, radius: number, ...rest: NativeSearchArgs): NativeRangeResult;
+  rangeSearch(queries: Float32Array, radius: number, ...rest: NativeSearchArgs): Promise<NativeRangeResult>;
+  removeIdsSync(ids: BigInt64Array): number;
+  removeIds(ids: BigInt64Array): Promise<number>;
+  reconstructSync(id: bigint): Float32Array;
+  reconstruct(id: bigint): Promise<Float32Array>;
+  mergeFromSync(other: NativeIndex): void;
+  mergeFrom(other: NativeIndex): Promise<void>;
+  resetSync(): void;
+  reset(): Promise<void>;
+  writeSync(path: string): void;
+  write(path: string): Promise<void>;
+  toBuffer(): Buffer;
   dispose(): void;
 }
 
+/** options (6 numeric slots, -1 unset), threads, filter mode, filter ids. */
+type NativeSearchArgs = [options: Float64Array | undefined, threads: number, filterMode: number, filterIds: BigInt64Array | undefined];
+
+interface NativeIndexClass {
+  new (dimension: number, description: string, metric: Metric): NativeIndex;
+  readSync(path: string, mmap: boolean): NativeIndex;
+  read(path: string, mmap: boolean): Promise<NativeIndex>;
+  fromBuffer(buffer: Uint8Array | ArrayBuffer): NativeIndex;
+}
+
 export interface Binding {
+  NativeIndex: NativeIndexClass;
   NativeIndexIVFPQ: NativeIndexIVFPQClass;
-  NativeIndexFlat: new (dimension: number, metric: Metric) => NativeIndexFlat;
   setErrorClass(errorClass: typeof FaissError): void;
   setNumThreads(threads: number): void;
   getNumThreads(): number;

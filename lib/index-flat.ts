@@ -1,4 +1,4 @@
-import { binding, type NativeIndexFlat } from './binding';
+import { binding, type NativeIndex } from './binding';
 import { withCallerStack } from './errors';
 import { METRICS, type Metric } from './metric';
 import type { SearchResult, WorkOptions } from './results';
@@ -16,17 +16,17 @@ const WORK_KEYS = ['threads'] as const;
 /**
  * Exact nearest-neighbour search (Faiss IndexFlat): the ground truth for recall
  * measurements, and a fine index for small collections. Labels are row numbers
- * in insertion order.
+ * in insertion order. The same engine as Index.fromFactory(dimension, 'Flat').
  */
 export class IndexFlat {
-  readonly #native: NativeIndexFlat;
+  readonly #native: NativeIndex;
 
   constructor(options: IndexFlatOptions) {
     if (options === undefined) fail('type', 'an options object', 'options', options);
     const bag = expectOptions<IndexFlatOptions>(options, 'options', CONSTRUCTOR_KEYS);
     const dimension = expectInteger(bag.dimension, 'dimension', 1, 65536);
     const metric = bag.metric === undefined ? 'l2' : expectOneOf(bag.metric, 'metric', METRICS);
-    this.#native = new binding.NativeIndexFlat(dimension, metric);
+    this.#native = new binding.NativeIndex(dimension, 'Flat', metric);
   }
 
   get dimension(): number {
@@ -46,21 +46,21 @@ export class IndexFlat {
   }
 
   addSync(vectors: Float32Array, options?: WorkOptions): void {
-    this.#native.addSync(this.#vectors(vectors, 'vectors'), this.#threads(options));
+    this.#native.addSync(this.#vectors(vectors, 'vectors'), undefined, this.#threads(options));
   }
   async add(vectors: Float32Array, options?: WorkOptions): Promise<void> {
     const threads = this.#threads(options);
-    return withCallerStack(this.#native.add(this.#vectors(vectors, 'vectors'), threads), this.add);
+    return withCallerStack(this.#native.add(this.#vectors(vectors, 'vectors'), undefined, threads), this.add);
   }
 
   searchSync(queries: Float32Array, k: number, options?: WorkOptions): SearchResult {
     const checked = this.#vectors(queries, 'queries');
-    return this.#native.searchSync(checked, expectInteger(k, 'k', 1, MAX_K), this.#threads(options));
+    return this.#native.searchSync(checked, expectInteger(k, 'k', 1, MAX_K), undefined, this.#threads(options), 0, undefined);
   }
   async search(queries: Float32Array, k: number, options?: WorkOptions): Promise<SearchResult> {
     const checked = this.#vectors(queries, 'queries');
     const kk = expectInteger(k, 'k', 1, MAX_K);
-    return withCallerStack(this.#native.search(checked, kk, this.#threads(options)), this.search);
+    return withCallerStack(this.#native.search(checked, kk, undefined, this.#threads(options), 0, undefined), this.search);
   }
 
   /** Waits for operations already issued, then frees the native index. Idempotent. */

@@ -2,10 +2,10 @@
 #include <napi.h>
 
 #include "addon_data.h"
+#include "any_index_wrap.h"
 #include "args.h"
 #include "errors.h"
 #include "faiss_library.h"
-#include "flat_wrap.h"
 #include "ivfpq_wrap.h"
 #include "threads.h"
 
@@ -42,7 +42,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ivfpq = IvfpqWrap::DefineClass(env);
   data->ivfpq_class = Napi::Persistent(ivfpq);
   exports.Set("NativeIndexIVFPQ", ivfpq);
-  exports.Set("NativeIndexFlat", FlatWrap::DefineClass(env));
+  Napi::Function any_index = AnyIndexWrap::DefineClass(env);
+  data->any_index_class = Napi::Persistent(any_index);
+  exports.Set("NativeIndex", any_index);
   exports.Set("setErrorClass", Napi::Function::New<SetErrorClass>(env, "setErrorClass"));
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));

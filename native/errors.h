@@ -29,6 +29,7 @@ inline constexpr const char* kOutOfMemory = "ERR_FAISS_OUT_OF_MEMORY";
 inline constexpr const char* kReadOnly = "ERR_FAISS_READ_ONLY";
 inline constexpr const char* kIncompatible = "ERR_FAISS_INCOMPATIBLE";
 inline constexpr const char* kNoDirectMap = "ERR_FAISS_NO_DIRECT_MAP";
+inline constexpr const char* kUnsupported = "ERR_FAISS_UNSUPPORTED";
 }  // namespace codes
 
 class NativeError : public std::runtime_error {

@@ -7,14 +7,9 @@
 #include "args.h"
 #include "search_call.h"
 #include "threads.h"
+#include "transfer.h"
 
 namespace faiss_native {
-
-namespace {
-
-Napi::Value Undefined(Napi::Env env) { return env.Undefined(); }
-
-}  // namespace
 
 Napi::Function IvfpqWrap::DefineClass(Napi::Env env) {
   std::vector<Napi::ClassPropertyDescriptor<IvfpqWrap>> properties = CommonProperties();
@@ -24,23 +19,10 @@ Napi::Function IvfpqWrap::DefineClass(Napi::Env env) {
           StaticMethod<&IvfpqWrap::FromBuffer>("fromBuffer"),
           StaticMethod<&IvfpqWrap::MergeOnDiskSync>("mergeOnDiskSync"),
           StaticMethod<&IvfpqWrap::MergeOnDisk>("mergeOnDisk"),
-          InstanceMethod<&IvfpqWrap::TrainSync>("trainSync"),
-          InstanceMethod<&IvfpqWrap::Train>("train"),
-          InstanceMethod<&IvfpqWrap::AddSync>("addSync"),
-          InstanceMethod<&IvfpqWrap::Add>("add"),
           InstanceMethod<&IvfpqWrap::SearchSync>("searchSync"),
           InstanceMethod<&IvfpqWrap::Search>("search"),
-          InstanceMethod<&IvfpqWrap::WriteSync>("writeSync"),
-          InstanceMethod<&IvfpqWrap::Write>("write"),
-          InstanceMethod<&IvfpqWrap::RemoveIdsSync>("removeIdsSync"),
-          InstanceMethod<&IvfpqWrap::RemoveIds>("removeIds"),
-          InstanceMethod<&IvfpqWrap::ReconstructSync>("reconstructSync"),
-          InstanceMethod<&IvfpqWrap::Reconstruct>("reconstruct"),
           InstanceMethod<&IvfpqWrap::RangeSearchSync>("rangeSearchSync"),
           InstanceMethod<&IvfpqWrap::RangeSearch>("rangeSearch"),
-          InstanceMethod<&IvfpqWrap::MergeFromSync>("mergeFromSync"),
-          InstanceMethod<&IvfpqWrap::MergeFrom>("mergeFrom"),
-          InstanceMethod<&IvfpqWrap::ToBuffer>("toBuffer"),
           InstanceAccessor<&IvfpqWrap::GetNtotal>("ntotal"),
           InstanceAccessor<&IvfpqWrap::GetDimension>("dimension"),
           InstanceAccessor<&IvfpqWrap::GetNlist>("nlist"),
@@ -106,45 +88,6 @@ IvfpqWrap::IvfpqWrap(const Napi::CallbackInfo& info)
   SyncExternalMemory(env);
 }
 
-PreparedOp IvfpqWrap::PrepareTrain(const Napi::CallbackInfo& info) {
-  Napi::Float32Array vectors = Float32ArrayArg(info[0], "vectors");
-  int64_t n = RowCount(vectors, dimension_, "vectors");
-  int threads = ThreadsArg(info, 1);
-  const float* data = vectors.Data();
-  auto slot = slot_;
-  return {"faiss-native:train", Access::Exclusive, {info.This(), vectors},
-          [slot, n, data, threads] {
-            ThreadScope scope(threads, n);
-            slot->Live().Train(n, data);
-          },
-          SettleMutation()};
-}
-
-PreparedOp IvfpqWrap::PrepareAdd(const Napi::CallbackInfo& info) {
-  Napi::Float32Array vectors = Float32ArrayArg(info[0], "vectors");
-  int64_t n = RowCount(vectors, dimension_, "vectors");
-  std::vector<Napi::Value> pins{info.This(), vectors};
-  const idx_t* ids = nullptr;
-  if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
-    Napi::BigInt64Array id_array = BigInt64ArrayArg(info[1], "ids");
-    if (static_cast<int64_t>(id_array.ElementLength()) != n) {
-      ThrowRange("Expected " + std::to_string(n) + " ids (one per vector) for ids but received " +
-                 std::to_string(id_array.ElementLength()));
-    }
-    ids = reinterpret_cast<const idx_t*>(id_array.Data());
-    pins.push_back(id_array);
-  }
-  int threads = ThreadsArg(info, 2);
-  const float* data = vectors.Data();
-  auto slot = slot_;
-  return {"faiss-native:add", Access::Exclusive, std::move(pins),
-          [slot, n, data, ids, threads] {
-            ThreadScope scope(threads, n);
-            slot->Live().Add(n, data, ids);
-          },
-          SettleMutation()};
-}
-
 PreparedOp IvfpqWrap::PrepareSearch(const Napi::CallbackInfo& info) {
   SearchCall call = PrepareSearchCall(info, dimension_);
   int64_t nprobe = 0;  // 0: the index's default
@@ -167,12 +110,7 @@ PreparedOp IvfpqWrap::PrepareSearch(const Napi::CallbackInfo& info) {
           call.Settle()};
 }
 
-PreparedOp IvfpqWrap::PrepareWrite(const Napi::CallbackInfo& info) {
-  std::string path = StringArg(info[0], "path");
-  auto slot = slot_;
-  return {"faiss-native:write", Access::Exclusive, {info.This()},
-          [slot, path] { slot->Live().WriteFile(path); }, Undefined};
-}
+Napi::Function IvfpqWrap::Constructor(Napi::Env env) { return AddonData::Get(env)->ivfpq_class.Value(); }
 
 Napi::Value IvfpqWrap::Wrap(Napi::Env env, std::unique_ptr<IvfpqCore> core) {
   AddonData* data = AddonData::Get(env);
@@ -193,39 +131,8 @@ PreparedOp IvfpqWrap::PrepareRead(const Napi::CallbackInfo& info) {
 Napi::Value IvfpqWrap::FromBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guarded(env, [&] {
-    if (!info[0].IsTypedArray() && !info[0].IsArrayBuffer()) {
-      ThrowType("Expected a Buffer or Uint8Array for buffer but received " + DescribeValue(info[0]));
-    }
-    const uint8_t* data;
-    size_t size;
-    if (info[0].IsArrayBuffer()) {
-      auto buffer = info[0].As<Napi::ArrayBuffer>();
-      data = static_cast<const uint8_t*>(buffer.Data());
-      size = buffer.ByteLength();
-    } else {
-      auto view = info[0].As<Napi::TypedArray>();
-      if (view.TypedArrayType() != napi_uint8_array) {
-        ThrowType("Expected a Buffer or Uint8Array for buffer but received " + DescribeValue(info[0]));
-      }
-      data = view.As<Napi::Uint8Array>().Data();
-      size = view.ByteLength();
-    }
-    return Wrap(env, IvfpqCore::ReadBuffer(data, size));
-  });
-}
-
-Napi::Value IvfpqWrap::ToBuffer(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  IvfpqCore& core = LiveCore(env);
-  return Guarded(env, [&]() -> Napi::Value {
-    auto bytes = std::make_unique<std::vector<uint8_t>>(
-        RunInTurn(*slot_->queue, Access::Exclusive, [&] { return core.WriteBuffer(); }));
-    // The Buffer takes the serialized bytes over: no copy.
-    uint8_t* data = bytes->data();
-    size_t size = bytes->size();
-    return Napi::Buffer<uint8_t>::New(env, data, size,
-                                      [](Napi::Env, uint8_t*, std::vector<uint8_t>* owned) { delete owned; },
-                                      bytes.release());
+    ByteView bytes = BytesArg(info[0], "buffer");
+    return Wrap(env, IvfpqCore::ReadBuffer(bytes.data, bytes.size));
   });
 }
 
@@ -258,39 +165,6 @@ Napi::Value IvfpqWrap::MergeOnDisk(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&] { return RunOperation(info.Env(), PrepareMergeOnDisk(info), true, nullptr); });
 }
 
-PreparedOp IvfpqWrap::PrepareRemoveIds(const Napi::CallbackInfo& info) {
-  Napi::BigInt64Array ids = BigInt64ArrayArg(info[0], "ids");
-  int64_t n = static_cast<int64_t>(ids.ElementLength());
-  const idx_t* data = reinterpret_cast<const idx_t*>(ids.Data());
-  auto slot = slot_;
-  auto removed = std::make_shared<size_t>(0);
-  return {"faiss-native:remove-ids", Access::Exclusive, {info.This(), ids},
-          [slot, n, data, removed] { *removed = slot->Live().RemoveIds(n, data); },
-          [this, removed](Napi::Env env) -> Napi::Value {
-            SyncExternalMemory(env);
-            return Napi::Number::New(env, static_cast<double>(*removed));
-          }};
-}
-
-PreparedOp IvfpqWrap::PrepareReconstruct(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  idx_t id;
-  if (info[0].IsBigInt()) {
-    bool lossless = false;
-    id = info[0].As<Napi::BigInt>().Int64Value(&lossless);
-    if (!lossless) ThrowRange("Expected a 64-bit id for id but received a larger bigint");
-  } else {
-    id = IntegerArg(info[0], "id", 0, (int64_t(1) << 53));
-  }
-  auto out = Napi::Float32Array::New(env, static_cast<size_t>(dimension_));
-  float* data = out.Data();
-  auto result = std::make_shared<Napi::Reference<Napi::Value>>(Napi::Persistent(Napi::Value(out)));
-  auto slot = slot_;
-  return {"faiss-native:reconstruct", Access::Shared, {info.This(), out},
-          [slot, id, data] { slot->Live().Reconstruct(id, data); },
-          [result](Napi::Env) { return result->Value(); }};
-}
-
 PreparedOp IvfpqWrap::PrepareRangeSearch(const Napi::CallbackInfo& info) {
   Napi::Float32Array queries = Float32ArrayArg(info[0], "queries");
   int64_t n = RowCount(queries, dimension_, "queries");
@@ -309,53 +183,7 @@ PreparedOp IvfpqWrap::PrepareRangeSearch(const Napi::CallbackInfo& info) {
             ThreadScope scope(threads, n);
             *result = slot->Live().RangeSearch(n, data, radius, static_cast<size_t>(nprobe));
           },
-          [result, n](Napi::Env env) -> Napi::Value {
-            const faiss::RangeSearchResult& found = **result;
-            size_t total = found.lims[n];
-            if (total > UINT32_MAX) ThrowRange("range search found more than 2^32 results");
-            auto lims = Napi::Uint32Array::New(env, static_cast<size_t>(n) + 1);
-            uint32_t* lim_out = lims.Data();
-            for (int64_t i = 0; i <= n; i++) lim_out[i] = static_cast<uint32_t>(found.lims[i]);
-            auto distances = Napi::Float32Array::New(env, total);
-            auto labels = Napi::BigInt64Array::New(env, total);
-            if (total > 0) {  // an empty typed array has no data pointer
-              std::memcpy(distances.Data(), found.distances, total * sizeof(float));
-              std::memcpy(labels.Data(), found.labels, total * sizeof(int64_t));
-            }
-            Napi::Object out = Napi::Object::New(env);
-            out.Set("lims", lims);
-            out.Set("distances", distances);
-            out.Set("labels", labels);
-            return out;
-          }};
-}
-
-PreparedOp IvfpqWrap::PrepareMergeFrom(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  AddonData* data = AddonData::Get(env);
-  if (!info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(data->ivfpq_class.Value())) {
-    ThrowType("Expected an IndexIVFPQ for other but received " + DescribeValue(info[0]));
-  }
-  IvfpqWrap* other = IvfpqWrap::Unwrap(info[0].As<Napi::Object>());
-  if (other->disposed_) ThrowFaiss("the other index has been disposed", codes::kDisposed);
-  if (other == this) ThrowFaiss("cannot merge an index into itself", codes::kIncompatible);
-  // Taken now, on the JS thread, so both indexes keep call order.
-  auto other_ticket = std::make_shared<HeldTicket>(other->slot_->queue, Access::Exclusive);
-  auto slot = slot_;
-  auto other_slot = other->slot_;
-  return {"faiss-native:merge-from", Access::Exclusive, {info.This(), info[0]},
-          [slot, other_slot, other_ticket] {
-            other_ticket->Wait();
-            struct ReleaseOnExit {
-              HeldTicket& ticket;
-              ~ReleaseOnExit() { ticket.Release(); }
-            } release{*other_ticket};
-            slot->Live().MergeFrom(other_slot->Live());
-          },
-          [this, other](Napi::Env env) {
-            other->SyncExternalMemory(env);
-            return SyncExternalMemory(env);
-          }};
+          [result, n](Napi::Env env) { return RangeSearchToJs(env, **result, n); }};
 }
 
 Napi::Value IvfpqWrap::ReadSync(const Napi::CallbackInfo& info) {

@@ -1,0 +1,334 @@
+import { binding, type NativeIndex } from './binding';
+import { withCallerStack } from './errors';
+import type { RangeSearchResult } from './index-ivfpq';
+import { METRICS, type Metric } from './metric';
+import type { SearchResult, WorkOptions } from './results';
+import {
+  MAX_K,
+  expectBigInt64Array,
+  expectInteger,
+  expectOneOf,
+  expectOptions,
+  expectString,
+  expectVectors,
+  fail,
+  threadsOption,
+} from './validate';
+
+export interface FromFactoryOptions {
+  /** Default 'l2'. 'cosine' puts Faiss's L2 normalisation in front of an inner-product index. */
+  metric?: Metric;
+}
+
+/** Which stored ids a search may return: exactly one of the three forms. */
+export type IdFilter = { ids: BigInt64Array } | { exclude: BigInt64Array } | { range: [bigint | number, bigint | number] };
+
+export interface IndexSearchOptions {
+  /** IVF: inverted lists visited. */
+  nprobe?: number;
+  /** IVF: stop after scanning this many codes per query (0: no limit). */
+  maxCodes?: number;
+  /** HNSW: size of the candidate list; larger is slower and finds more. */
+  efSearch?: number;
+  /** IVF with an HNSW coarse quantizer (IVF..._HNSW): its efSearch. */
+  quantizerEfSearch?: number;
+  /** Re-ranking (Refine(...), RFlat): candidates re-ranked per result. */
+  kFactor?: number;
+  /** RaBitQ: bits per query component (0: full precision, up to 8). */
+  qb?: number;
+  /** Only these ids (ids), all but these (exclude), or low <= id < high (range). */
+  filter?: IdFilter;
+  threads?: number;
+}
+
+export interface IndexReadOptions {
+  /** Map the index's data from the file instead of loading it, where Faiss supports that: read-only, little RAM. */
+  mmap?: boolean;
+}
+
+type SearchOptionName = Exclude<keyof IndexSearchOptions, 'filter' | 'threads'>;
+const SEARCH_KEYS = ['nprobe', 'maxCodes', 'efSearch', 'quantizerEfSearch', 'kFactor', 'qb', 'filter', 'threads'] as const;
+// Positions in the Float64Array handed to the native search; see any_index_wrap.cc.
+const SLOTS: Record<SearchOptionName, [slot: number, min: number, max: number]> = {
+  nprobe: [0, 1, 2 ** 31],
+  efSearch: [1, 1, 2 ** 30],
+  quantizerEfSearch: [2, 1, 2 ** 30],
+  maxCodes: [3, 0, Number.MAX_SAFE_INTEGER],
+  qb: [4, 0, 8],
+  kFactor: [5, 1, 2 ** 20],
+};
+const FILTER_NONE = 0;
+const FILTER_IDS = 1;
+const FILTER_EXCLUDE = 2;
+const FILTER_RANGE = 3;
+const MAX_DIMENSION = 65536;
+const WORK_KEYS = ['threads'] as const;
+
+type NativeArgs = [options: Float64Array | undefined, threads: number, filterMode: number, filterIds: BigInt64Array | undefined];
+
+function expectIdBound(value: unknown, name: string): bigint {
+  if (typeof value === 'bigint') {
+    if (value < -(2n ** 63n) || value >= 2n ** 63n) fail('range', 'a 64-bit id', name, value);
+    return value;
+  }
+  return BigInt(expectInteger(value, name, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
+}
+
+function filterArgs(filter: unknown): [number, BigInt64Array | undefined] {
+  if (filter === undefined) return [FILTER_NONE, undefined];
+  const bag = expectOptions<{ ids: unknown; exclude: unknown; range: unknown }>(filter, 'filter', ['ids', 'exclude', 'range']);
+  const forms = Object.keys(bag).filter((key) => bag[key as keyof typeof bag] !== undefined);
+  if (forms.length !== 1) fail('type', 'exactly one of ids, exclude or range', 'filter', filter);
+  if (bag.ids !== undefined) return [FILTER_IDS, expectBigInt64Array(bag.ids, 'filter.ids')];
+  if (bag.exclude !== undefined) return [FILTER_EXCLUDE, expectBigInt64Array(bag.exclude, 'filter.exclude')];
+  const range = bag.range;
+  if (!Array.isArray(range) || range.length !== 2) fail('type', 'a [low, high] pair', 'filter.range', range);
+  const low = expectIdBound(range[0], 'filter.range[0]');
+  const high = expectIdBound(range[1], 'filter.range[1]');
+  if (high < low) fail('range', `a high bound >= low (${low})`, 'filter.range[1]', range[1]);
+  return [FILTER_RANGE, BigInt64Array.of(low, high)];
+}
+
+// Set only while Index wraps a native index that was read or built elsewhere.
+let adopting: NativeIndex | undefined;
+
+/**
+ * Any Faiss CPU index: built from a factory string (`'HNSW32'`,
+ * `'IVF4096,PQ32x4fs,RFlat'`, `'OPQ16_128,IVF256,PQ16'`...) or read from a file
+ * Faiss wrote. Blocking methods end in `Sync`; the plain names return Promises
+ * and run on the libuv thread pool. Operations on one index take effect in call
+ * order; searches run concurrently with each other. Ids are 64-bit: an index
+ * type without ids of its own is wrapped in Faiss's IndexIDMap2.
+ */
+export class Index {
+  readonly #native: NativeIndex;
+
+  /** @internal Use Index.fromFactory, Index.read or Index.fromBuffer. */
+  constructor(native: NativeIndex) {
+    if (adopting !== native) throw new TypeError('Use Index.fromFactory, Index.read or Index.fromBuffer to make an Index');
+    this.#native = native;
+  }
+
+  static #adopt(native: NativeIndex): Index {
+    adopting = native;
+    try {
+      return new Index(native);
+    } finally {
+      adopting = undefined;
+    }
+  }
+
+  /** An empty index of the type a Faiss factory string describes; Faiss's own error when it rejects the string. */
+  static fromFactory(dimension: number, description: string, options?: FromFactoryOptions): Index {
+    const d = expectInteger(dimension, 'dimension', 1, MAX_DIMENSION);
+    const text = expectString(description, 'description');
+    const bag = expectOptions<FromFactoryOptions>(options, 'options', ['metric']);
+    const metric = bag.metric === undefined ? 'l2' : expectOneOf(bag.metric, 'metric', METRICS);
+    return Index.#adopt(new binding.NativeIndex(d, text, metric));
+  }
+
+  /** Reads any index in Faiss's binary format (as written by write or by Python faiss). */
+  static readSync(path: string, options?: IndexReadOptions): Index {
+    return Index.#adopt(binding.NativeIndex.readSync(expectString(path, 'path'), readMmap(options)));
+  }
+  static async read(path: string, options?: IndexReadOptions): Promise<Index> {
+    const mmap = readMmap(options);
+    return Index.#adopt(await withCallerStack(binding.NativeIndex.read(expectString(path, 'path'), mmap), Index.read));
+  }
+  /** Reads the bytes toBuffer() (or write) produced, straight from the buffer. */
+  static fromBuffer(buffer: Uint8Array | ArrayBuffer): Index {
+    return Index.#adopt(binding.NativeIndex.fromBuffer(buffer));
+  }
+
+  get dimension(): number {
+    return this.#native.dimension;
+  }
+  get metric(): Metric {
+    return this.#native.metric;
+  }
+  get ntotal(): number {
+    return this.#native.ntotal;
+  }
+  get isTrained(): boolean {
+    return this.#native.isTrained;
+  }
+  /** The factory string it was made from; for a file, Faiss's reverse factory (or the class name). */
+  get description(): string {
+    return this.#native.description;
+  }
+  /** The Faiss class beneath id maps, transforms and re-ranking, e.g. 'IndexHNSWFlat'. */
+  get indexType(): string {
+    return this.#native.indexType;
+  }
+  /** The search options this index takes. */
+  get searchParameters(): string[] {
+    return this.#native.searchParameters;
+  }
+  /** Native bytes held by the index (codes, ids, graph links, centroids), estimated. */
+  get memoryBytes(): number {
+    return this.#native.memoryBytes;
+  }
+  get disposed(): boolean {
+    return this.#native.disposed;
+  }
+  /** True when the data is memory-mapped or on disk: searches only. */
+  get readOnly(): boolean {
+    return this.#native.readOnly;
+  }
+
+  trainSync(vectors: Float32Array, options?: WorkOptions): void {
+    this.#native.trainSync(this.#vectors(vectors, 'vectors'), this.#threads(options));
+  }
+  async train(vectors: Float32Array, options?: WorkOptions): Promise<void> {
+    const threads = this.#threads(options);
+    return withCallerStack(this.#native.train(this.#vectors(vectors, 'vectors'), threads), this.train);
+  }
+
+  /** Adds vectors with ids ntotal .. ntotal + n - 1. */
+  addSync(vectors: Float32Array, options?: WorkOptions): void {
+    this.#native.addSync(this.#vectors(vectors, 'vectors'), undefined, this.#threads(options));
+  }
+  async add(vectors: Float32Array, options?: WorkOptions): Promise<void> {
+    const threads = this.#threads(options);
+    return withCallerStack(this.#native.add(this.#vectors(vectors, 'vectors'), undefined, threads), this.add);
+  }
+
+  /** Adds vectors with caller-chosen 64-bit ids (one per vector). */
+  addWithIdsSync(vectors: Float32Array, ids: BigInt64Array, options?: WorkOptions): void {
+    const checked = this.#vectors(vectors, 'vectors');
+    this.#native.addSync(checked, this.#ids(ids, checked), this.#threads(options));
+  }
+  async addWithIds(vectors: Float32Array, ids: BigInt64Array, options?: WorkOptions): Promise<void> {
+    const checked = this.#vectors(vectors, 'vectors');
+    const threads = this.#threads(options);
+    return withCallerStack(this.#native.add(checked, this.#ids(ids, checked), threads), this.addWithIds);
+  }
+
+  /** k nearest neighbours of each query; results are n × k, row-major, -1n where fewer were found. */
+  searchSync(queries: Float32Array, k: number, options?: IndexSearchOptions): SearchResult {
+    const checked = this.#vectors(queries, 'queries');
+    return this.#native.searchSync(checked, expectInteger(k, 'k', 1, MAX_K), ...this.#options(options));
+  }
+  async search(queries: Float32Array, k: number, options?: IndexSearchOptions): Promise<SearchResult> {
+    const checked = this.#vectors(queries, 'queries');
+    const kk = expectInteger(k, 'k', 1, MAX_K);
+    return withCallerStack(this.#native.search(checked, kk, ...this.#options(options)), this.search);
+  }
+
+  /**
+   * Every stored vector within `radius` of each query: squared L2 distance
+   * below it for 'l2', similarity above it for 'ip' and 'cosine'.
+   */
+  rangeSearchSync(queries: Float32Array, radius: number, options?: IndexSearchOptions): RangeSearchResult {
+    const checked = this.#vectors(queries, 'queries');
+    return this.#native.rangeSearchSync(checked, expectRadius(radius), ...this.#options(options));
+  }
+  async rangeSearch(queries: Float32Array, radius: number, options?: IndexSearchOptions): Promise<RangeSearchResult> {
+    const checked = this.#vectors(queries, 'queries');
+    const r = expectRadius(radius);
+    return withCallerStack(this.#native.rangeSearch(checked, r, ...this.#options(options)), this.rangeSearch);
+  }
+
+  /** Removes the given ids; returns how many were present. */
+  removeIdsSync(ids: BigInt64Array): number {
+    return this.#native.removeIdsSync(expectBigInt64Array(ids, 'ids'));
+  }
+  async removeIds(ids: BigInt64Array): Promise<number> {
+    return withCallerStack(this.#native.removeIds(expectBigInt64Array(ids, 'ids')), this.removeIds);
+  }
+
+  /** The stored (possibly compressed) vector for an id. */
+  reconstructSync(id: bigint): Float32Array {
+    return this.#native.reconstructSync(expectIdBound(id, 'id'));
+  }
+  async reconstruct(id: bigint): Promise<Float32Array> {
+    return withCallerStack(this.#native.reconstruct(expectIdBound(id, 'id')), this.reconstruct);
+  }
+
+  /** Moves every vector of `other` (same type, trained alike) into this index; `other` is left empty. */
+  mergeFromSync(other: Index): void {
+    this.#native.mergeFromSync(Index.#nativeOf(other));
+  }
+  async mergeFrom(other: Index): Promise<void> {
+    return withCallerStack(this.#native.mergeFrom(Index.#nativeOf(other)), this.mergeFrom);
+  }
+
+  /** Removes every vector; training is kept. */
+  resetSync(): void {
+    this.#native.resetSync();
+  }
+  async reset(): Promise<void> {
+    return withCallerStack(this.#native.reset(), this.reset);
+  }
+
+  /** Writes Faiss's binary format atomically: a crash mid-save never leaves a partial file. */
+  writeSync(path: string): void {
+    this.#native.writeSync(expectString(path, 'path'));
+  }
+  async write(path: string): Promise<void> {
+    return withCallerStack(this.#native.write(expectString(path, 'path')), this.write);
+  }
+
+  /** The bytes write would put in a file, in a Buffer that owns them (no copy). */
+  toBuffer(): Buffer {
+    return this.#native.toBuffer();
+  }
+
+  /** Waits for operations already issued, then frees the native index. Idempotent. */
+  dispose(): void {
+    this.#native.dispose();
+  }
+
+  static #nativeOf(other: unknown): NativeIndex {
+    if (!(other instanceof Index)) fail('type', 'an Index', 'other', other);
+    return other.#native;
+  }
+
+  #vectors(vectors: unknown, name: string): Float32Array {
+    return expectVectors(vectors, this.#native.dimension, name);
+  }
+
+  #ids(ids: unknown, vectors: Float32Array): BigInt64Array {
+    const checked = expectBigInt64Array(ids, 'ids');
+    const n = vectors.length / this.#native.dimension;
+    if (checked.length !== n) {
+      throw new RangeError(`Expected ${n} ids (one per vector) for ids but received length ${checked.length}`);
+    }
+    return checked;
+  }
+
+  #threads(options: unknown): number {
+    return threadsOption(expectOptions<WorkOptions>(options, 'options', WORK_KEYS).threads);
+  }
+
+  #options(options: unknown): NativeArgs {
+    if (options === undefined) return [undefined, 0, FILTER_NONE, undefined];
+    const bag = expectOptions<IndexSearchOptions>(options, 'options', SEARCH_KEYS);
+    let slots: Float64Array | undefined;
+    for (const name of Object.keys(SLOTS) as SearchOptionName[]) {
+      const value = bag[name];
+      if (value === undefined) continue;
+      const takes = this.#native.searchParameters;
+      if (!takes.includes(name)) {
+        throw new RangeError(`${this.#native.indexType} does not take ${name}; its search options are ${takes.join(', ')}`);
+      }
+      const [slot, min, max] = SLOTS[name];
+      slots ??= new Float64Array(6).fill(-1);
+      slots[slot] = expectInteger(value, name, min, max);
+    }
+    const [mode, ids] = filterArgs(bag.filter);
+    return [slots, threadsOption(bag.threads), mode, ids];
+  }
+}
+
+function readMmap(options: unknown): boolean {
+  const { mmap } = expectOptions<IndexReadOptions>(options, 'options', ['mmap']);
+  if (mmap !== undefined && typeof mmap !== 'boolean') fail('type', 'a boolean', 'mmap', mmap);
+  return mmap ?? false;
+}
+
+function expectRadius(radius: unknown): number {
+  if (typeof radius !== 'number') fail('type', 'a number', 'radius', radius);
+  if (!Number.isFinite(radius)) fail('range', 'a finite number', 'radius', radius);
+  return radius;
+}

@@ -1,0 +1,210 @@
+#include "any_index_wrap.h"
+
+#include <cmath>
+
+#include "addon_data.h"
+#include "args.h"
+#include "search_call.h"
+#include "threads.h"
+#include "transfer.h"
+
+namespace faiss_native {
+
+namespace {
+
+// Slots of the numeric options array the TypeScript layer passes; negative: unset.
+enum OptionSlot { kNprobe, kEfSearch, kQuantizerEfSearch, kMaxCodes, kQb, kKFactor, kOptionSlots };
+
+}  // namespace
+
+Napi::Function AnyIndexWrap::DefineClass(Napi::Env env) {
+  std::vector<Napi::ClassPropertyDescriptor<AnyIndexWrap>> properties = CommonProperties();
+  properties.insert(properties.end(), {
+      StaticMethod<&AnyIndexWrap::ReadSync>("readSync"),
+      StaticMethod<&AnyIndexWrap::Read>("read"),
+      StaticMethod<&AnyIndexWrap::FromBuffer>("fromBuffer"),
+      InstanceMethod<&AnyIndexWrap::SearchSync>("searchSync"),
+      InstanceMethod<&AnyIndexWrap::Search>("search"),
+      InstanceMethod<&AnyIndexWrap::RangeSearchSync>("rangeSearchSync"),
+      InstanceMethod<&AnyIndexWrap::RangeSearch>("rangeSearch"),
+      InstanceMethod<&AnyIndexWrap::ResetSync>("resetSync"),
+      InstanceMethod<&AnyIndexWrap::Reset>("reset"),
+      InstanceAccessor<&AnyIndexWrap::GetNtotal>("ntotal"),
+      InstanceAccessor<&AnyIndexWrap::GetDimension>("dimension"),
+      InstanceAccessor<&AnyIndexWrap::GetMetric>("metric"),
+      InstanceAccessor<&AnyIndexWrap::GetIsTrained>("isTrained"),
+      InstanceAccessor<&AnyIndexWrap::GetDescription>("description"),
+      InstanceAccessor<&AnyIndexWrap::GetIndexType>("indexType"),
+      InstanceAccessor<&AnyIndexWrap::GetSearchParameters>("searchParameters"),
+      InstanceAccessor<&AnyIndexWrap::GetReadOnly>("readOnly"),
+  });
+  return ObjectWrap<AnyIndexWrap>::DefineClass(env, "NativeIndex", properties);
+}
+
+// new NativeIndex(dimension, description, metric), or, internally,
+// new NativeIndex(External<AnyIndexCore>) to adopt an index read from a file.
+AnyIndexWrap::AnyIndexWrap(const Napi::CallbackInfo& info) : IndexWrapBase(info) {
+  Napi::Env env = info.Env();
+  Guarded(env, [&] {
+    if (info.Length() == 1 && info[0].IsExternal()) {
+      slot_->core.reset(info[0].As<Napi::External<AnyIndexCore>>().Data());
+    } else {
+      int64_t dimension = IntegerArg(info[0], "dimension", 1, 1 << 16);
+      std::string description = StringArg(info[1], "description");
+      slot_->core = AnyIndexCore::FromFactory(dimension, description, MetricArg(info[2]));
+    }
+  });
+  dimension_ = slot_->core->dimension();
+  SyncExternalMemory(env);
+}
+
+Napi::Function AnyIndexWrap::Constructor(Napi::Env env) { return AddonData::Get(env)->any_index_class.Value(); }
+
+Napi::Value AnyIndexWrap::Wrap(Napi::Env env, std::unique_ptr<AnyIndexCore> core) {
+  auto external = Napi::External<AnyIndexCore>::New(env, core.release());
+  return Constructor(env).New({external});
+}
+
+SearchOptions AnyIndexWrap::OptionsArgs(const Napi::CallbackInfo& info, size_t first,
+                                        std::vector<Napi::Value>& pins) const {
+  SearchOptions options;
+  if (info.Length() > first && !info[first].IsUndefined()) {
+    if (!info[first].IsTypedArray() || info[first].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        info[first].As<Napi::Float64Array>().ElementLength() != kOptionSlots) {
+      ThrowType("Expected a Float64Array of " + std::to_string(kOptionSlots) + " search options but received " +
+                DescribeValue(info[first]));
+    }
+    const double* slots = info[first].As<Napi::Float64Array>().Data();
+    auto slot = [&](OptionSlot at, double max) -> int64_t {
+      double value = slots[at];
+      if (!(value >= -1 && value <= max) || std::floor(value) != value) {
+        ThrowRange("search option out of range: " + std::to_string(value));
+      }
+      return static_cast<int64_t>(value);
+    };
+    options.nprobe = slot(kNprobe, double(int64_t(1) << 31));
+    options.ef_search = slot(kEfSearch, double(1 << 30));
+    options.quantizer_ef_search = slot(kQuantizerEfSearch, double(1 << 30));
+    options.max_codes = slot(kMaxCodes, 9007199254740991.0);
+    options.qb = slot(kQb, 8);
+    options.k_factor = static_cast<float>(slot(kKFactor, 1 << 20));
+  }
+  size_t filter_at = first + 2;
+  int64_t mode = info.Length() > filter_at && !info[filter_at].IsUndefined()
+                     ? IntegerArg(info[filter_at], "filter mode", 0, 3)
+                     : 0;
+  if (mode != 0) {
+    Napi::BigInt64Array ids = BigInt64ArrayArg(info[filter_at + 1], "filter ids");
+    pins.push_back(ids);
+    const idx_t* data = reinterpret_cast<const idx_t*>(ids.Data());
+    if (mode == 3) {
+      if (ids.ElementLength() != 2) ThrowRange("Expected [low, high] for filter.range");
+      options.filter.kind = IdFilter::Kind::Range;
+      options.filter.low = data[0];
+      options.filter.high = data[1];
+    } else {
+      options.filter.kind = mode == 1 ? IdFilter::Kind::Include : IdFilter::Kind::Exclude;
+      options.filter.ids = ids.ElementLength() > 0 ? data : nullptr;
+      options.filter.count = ids.ElementLength();
+    }
+  }
+  return options;
+}
+
+// search(queries, k, options, threads, filterMode, filterIds)
+PreparedOp AnyIndexWrap::PrepareSearch(const Napi::CallbackInfo& info) {
+  SearchCall call = PrepareSearchCall(info, dimension_);
+  SearchOptions options = OptionsArgs(info, 2, call.pins);
+  int threads = ThreadsArg(info, 3);
+  call.pins.push_back(info.This());
+  auto slot = slot_;
+  return {"faiss-native:search", Access::Shared, call.pins,
+          [slot, call, options, threads] {
+            ThreadScope scope(threads, call.n);
+            slot->Live().Search(call.n, call.queries, call.k, options, call.distances, call.labels);
+          },
+          call.Settle()};
+}
+
+// rangeSearch(queries, radius, options, threads, filterMode, filterIds)
+PreparedOp AnyIndexWrap::PrepareRangeSearch(const Napi::CallbackInfo& info) {
+  Napi::Float32Array queries = Float32ArrayArg(info[0], "queries");
+  int64_t n = RowCount(queries, dimension_, "queries");
+  if (!info[1].IsNumber() || !std::isfinite(info[1].As<Napi::Number>().DoubleValue())) {
+    ThrowType("Expected a finite number for radius but received " + DescribeValue(info[1]));
+  }
+  float radius = info[1].As<Napi::Number>().FloatValue();
+  std::vector<Napi::Value> pins{info.This(), queries};
+  SearchOptions options = OptionsArgs(info, 2, pins);
+  int threads = ThreadsArg(info, 3);
+  const float* data = queries.Data();
+  auto slot = slot_;
+  auto result = std::make_shared<std::unique_ptr<faiss::RangeSearchResult>>();
+  return {"faiss-native:range-search", Access::Shared, std::move(pins),
+          [slot, n, data, radius, options, threads, result] {
+            ThreadScope scope(threads, n);
+            *result = slot->Live().RangeSearch(n, data, radius, options);
+          },
+          [result, n](Napi::Env env) { return RangeSearchToJs(env, **result, n); }};
+}
+
+PreparedOp AnyIndexWrap::PrepareReset(const Napi::CallbackInfo& info) {
+  auto slot = slot_;
+  return {"faiss-native:reset", Access::Exclusive, {info.This()}, [slot] { slot->Live().Reset(); },
+          SettleMutation()};
+}
+
+PreparedOp AnyIndexWrap::PrepareRead(const Napi::CallbackInfo& info) {
+  std::string path = StringArg(info[0], "path");
+  bool mmap = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  auto holder = std::make_shared<std::unique_ptr<AnyIndexCore>>();
+  return {"faiss-native:read", Access::Exclusive, {},
+          [holder, path, mmap] { *holder = AnyIndexCore::ReadFile(path, mmap); },
+          [holder](Napi::Env env) { return Wrap(env, std::move(*holder)); }};
+}
+
+Napi::Value AnyIndexWrap::ReadSync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&] { return RunOperation(info.Env(), PrepareRead(info), false, nullptr); });
+}
+
+Napi::Value AnyIndexWrap::Read(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&] { return RunOperation(info.Env(), PrepareRead(info), true, nullptr); });
+}
+
+Napi::Value AnyIndexWrap::FromBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guarded(env, [&] {
+    ByteView bytes = BytesArg(info[0], "buffer");
+    return Wrap(env, AnyIndexCore::ReadBuffer(bytes.data, bytes.size));
+  });
+}
+
+Napi::Value AnyIndexWrap::GetNtotal(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(LiveCore(info.Env()).ntotal()));
+}
+Napi::Value AnyIndexWrap::GetDimension(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(dimension_));
+}
+Napi::Value AnyIndexWrap::GetMetric(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), MetricName(LiveCore(info.Env()).metric()));
+}
+Napi::Value AnyIndexWrap::GetIsTrained(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), LiveCore(info.Env()).is_trained());
+}
+Napi::Value AnyIndexWrap::GetDescription(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), LiveCore(info.Env()).description());
+}
+Napi::Value AnyIndexWrap::GetIndexType(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), LiveCore(info.Env()).index_type());
+}
+Napi::Value AnyIndexWrap::GetSearchParameters(const Napi::CallbackInfo& info) {
+  const auto& names = LiveCore(info.Env()).search_options();
+  auto out = Napi::Array::New(info.Env(), names.size());
+  for (uint32_t i = 0; i < names.size(); i++) out.Set(i, Napi::String::New(info.Env(), names[i]));
+  return out;
+}
+Napi::Value AnyIndexWrap::GetReadOnly(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), LiveCore(info.Env()).read_only());
+}
+
+}  // namespace faiss_native

@@ -1,0 +1,163 @@
+#include "search_options.h"
+
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFRaBitQ.h>
+#include <faiss/IndexPreTransform.h>
+#include <faiss/IndexRaBitQ.h>
+#include <faiss/IndexRefine.h>
+
+#include <algorithm>
+
+namespace faiss_native {
+
+namespace {
+
+void Collect(const faiss::Index* index, bool quantizer, std::vector<std::string>& names) {
+  if (index == nullptr) return;
+  auto add = [&](const char* name) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  };
+  if (auto* id_map = dynamic_cast<const faiss::IndexIDMap*>(index)) return Collect(id_map->index, quantizer, names);
+  if (auto* pre = dynamic_cast<const faiss::IndexPreTransform*>(index)) return Collect(pre->index, quantizer, names);
+  if (auto* refine = dynamic_cast<const faiss::IndexRefine*>(index)) {
+    if (!quantizer) add("kFactor");
+    return Collect(refine->base_index, quantizer, names);
+  }
+  if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index)) {
+    if (quantizer) return;
+    add("nprobe");
+    add("maxCodes");
+    if (dynamic_cast<const faiss::IndexIVFRaBitQ*>(index)) add("qb");
+    std::vector<std::string> inner;
+    Collect(ivf->quantizer, true, inner);
+    if (std::find(inner.begin(), inner.end(), "efSearch") != inner.end()) add("quantizerEfSearch");
+    return;
+  }
+  if (dynamic_cast<const faiss::IndexHNSW*>(index)) add("efSearch");
+  if (dynamic_cast<const faiss::IndexRaBitQ*>(index) && !quantizer) add("qb");
+}
+
+}  // namespace
+
+std::vector<std::string> ApplicableOptions(const faiss::Index& index) {
+  std::vector<std::string> names;
+  Collect(&index, false, names);
+  names.push_back("filter");
+  names.push_back("threads");
+  return names;
+}
+
+template <typename T>
+T* SearchParametersTree::Make() {
+  auto owned = std::make_unique<T>();
+  T* raw = owned.get();
+  params_.push_back(std::move(owned));
+  return raw;
+}
+
+SearchParametersTree::SearchParametersTree(const faiss::Index& root, const SearchOptions& options)
+    : options_(options) {
+  const IdFilter& filter = options.filter;
+  faiss::IDSelector* selector = nullptr;
+  switch (filter.kind) {
+    case IdFilter::Kind::None:
+      break;
+    case IdFilter::Kind::Include:
+    case IdFilter::Kind::Exclude: {
+      selectors_.push_back(std::make_unique<faiss::IDSelectorBatch>(filter.count, filter.ids));
+      selector = selectors_.back().get();
+      if (filter.kind == IdFilter::Kind::Exclude) {
+        selectors_.push_back(std::make_unique<faiss::IDSelectorNot>(selector));
+        selector = selectors_.back().get();
+      }
+      break;
+    }
+    case IdFilter::Kind::Range:
+      selectors_.push_back(std::make_unique<faiss::IDSelectorRange>(filter.low, filter.high));
+      selector = selectors_.back().get();
+      break;
+  }
+  filter_ = selector;
+  if (options.any_set()) root_ = For(&root, selector, false);
+}
+
+// Parameters for one layer, or null when neither it nor anything below it has
+// something to set. Every layer that reads a selector gets it in ids of its own
+// numbering: below an id map that is the map's row numbers, so the selector is
+// translated there once (rather than by IndexIDMap itself, which replaces the
+// selector only in the parameters it is handed: those of an IndexRefine or an
+// IndexPreTransform would never reach the layer that filters).
+faiss::SearchParameters* SearchParametersTree::For(const faiss::Index* index, const faiss::IDSelector* selector,
+                                                   bool quantizer) {
+  if (index == nullptr) return nullptr;
+  const SearchOptions& o = options_;
+  if (auto* id_map = dynamic_cast<const faiss::IndexIDMap*>(index)) {
+    if (selector == nullptr) return For(id_map->index, nullptr, quantizer);
+    selectors_.push_back(std::make_unique<faiss::IDSelectorTranslated>(id_map->id_map, selector));
+    return For(id_map->index, selectors_.back().get(), quantizer);
+  }
+  if (auto* pre = dynamic_cast<const faiss::IndexPreTransform*>(index)) {
+    faiss::SearchParameters* inner = For(pre->index, selector, quantizer);
+    if (inner == nullptr) return nullptr;
+    auto* params = Make<faiss::SearchParametersPreTransform>();
+    params->index_params = inner;
+    params->sel = inner->sel;
+    return params;
+  }
+  if (auto* refine = dynamic_cast<const faiss::IndexRefine*>(index)) {
+    faiss::SearchParameters* base = For(refine->base_index, selector, quantizer);
+    if (base == nullptr && o.k_factor <= 0) return nullptr;
+    auto* params = Make<faiss::IndexRefineSearchParameters>();
+    params->k_factor = o.k_factor > 0 ? o.k_factor : refine->k_factor;
+    params->base_index_params = base;
+    params->sel = const_cast<faiss::IDSelector*>(selector);
+    return params;
+  }
+  if (quantizer) {
+    // Only efSearch reaches a coarse quantizer (IVF..._HNSW); it never filters.
+    auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(index);
+    if (hnsw == nullptr || o.quantizer_ef_search < 0) return nullptr;
+    auto* params = Make<faiss::SearchParametersHNSW>();
+    params->efSearch = static_cast<int>(o.quantizer_ef_search);
+    params->check_relative_distance = hnsw->hnsw.check_relative_distance;
+    params->bounded_queue = hnsw->hnsw.search_bounded_queue;
+    return params;
+  }
+  if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index)) {
+    faiss::SearchParametersIVF* params;
+    if (auto* rabitq = dynamic_cast<const faiss::IndexIVFRaBitQ*>(index)) {
+      auto* rq = Make<faiss::IVFRaBitQSearchParameters>();
+      rq->qb = static_cast<uint8_t>(o.qb >= 0 ? o.qb : rabitq->qb);
+      params = rq;
+    } else {
+      params = Make<faiss::SearchParametersIVF>();
+    }
+    params->nprobe = o.nprobe >= 0 ? static_cast<size_t>(o.nprobe) : ivf->nprobe;
+    params->max_codes = o.max_codes >= 0 ? static_cast<size_t>(o.max_codes) : ivf->max_codes;
+    params->quantizer_params = For(ivf->quantizer, nullptr, true);
+    params->sel = const_cast<faiss::IDSelector*>(selector);
+    return params;
+  }
+  if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(index)) {
+    auto* params = Make<faiss::SearchParametersHNSW>();
+    params->efSearch = static_cast<int>(o.ef_search >= 0 ? o.ef_search : hnsw->hnsw.efSearch);
+    params->check_relative_distance = hnsw->hnsw.check_relative_distance;
+    params->bounded_queue = hnsw->hnsw.search_bounded_queue;
+    params->sel = const_cast<faiss::IDSelector*>(selector);
+    return params;
+  }
+  if (auto* rabitq = dynamic_cast<const faiss::IndexRaBitQ*>(index)) {
+    auto* params = Make<faiss::RaBitQSearchParameters>();
+    params->qb = static_cast<uint8_t>(o.qb >= 0 ? o.qb : rabitq->qb);
+    params->sel = const_cast<faiss::IDSelector*>(selector);
+    return params;
+  }
+  if (selector == nullptr) return nullptr;
+  auto* params = Make<faiss::SearchParameters>();
+  params->sel = const_cast<faiss::IDSelector*>(selector);
+  return params;
+}
+
+}  // namespace faiss_native
