@@ -171,7 +171,7 @@ std::unique_ptr<AnyIndexCore> AnyIndexCore::Adopt(std::unique_ptr<faiss::Index> 
 }
 
 std::unique_ptr<AnyIndexCore> AnyIndexCore::ReadFile(const std::string& path, bool mmap) {
-  ReadIndexResult read = ReadIndexFile(path, mmap);
+  ReadIndexResult read = ReadIndexFile(path, mmap, IndexGrammar::Any);
   auto core = Adopt(std::move(read.index), "'" + path + "'");
   auto* ivf = dynamic_cast<const faiss::IndexIVF*>(Core(core->root_.get()));
   core->mapped_ = mmap;
@@ -180,7 +180,7 @@ std::unique_ptr<AnyIndexCore> AnyIndexCore::ReadFile(const std::string& path, bo
 }
 
 std::unique_ptr<AnyIndexCore> AnyIndexCore::ReadBuffer(const uint8_t* data, size_t size) {
-  auto core = Adopt(ReadIndexBuffer(data, size).index, "buffer");
+  auto core = Adopt(ReadIndexBuffer(data, size, IndexGrammar::Any).index, "buffer");
   auto* ivf = dynamic_cast<const faiss::IndexIVF*>(Core(core->root_.get()));
   core->read_only_ = ivf && dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists) != nullptr;
   return core;

@@ -28,6 +28,9 @@ std::string TagText(uint32_t tag) {
 }
 
 constexpr int64_t kMaxDimension = 1 << 16;
+constexpr int kMaxNesting = 8;
+// ProductQuantizer's code_size argument when nothing outside it states one.
+constexpr uint64_t kAnyCodeSize = UINT64_MAX;
 constexpr int kMetricInnerProduct = 0;  // faiss::METRIC_INNER_PRODUCT
 constexpr int kMetricL2 = 1;            // faiss::METRIC_L2
 
@@ -206,6 +209,11 @@ class Checker {
     if (nprobe < 1) Fail("nprobe is 0");
     Quantizer(header, nlist);
     DirectMap(header);
+    IvfPqBody(header, nlist, fast_scan);
+  }
+
+  // What follows the IVF header of an IVF-PQ: by_residual, code size, PQ, lists.
+  void IvfPqBody(const Header& header, uint64_t nlist, bool fast_scan) {
     Bool("by_residual");
     uint64_t code_size = Get<uint64_t>();
     if (!fast_scan) {
@@ -293,7 +301,9 @@ class Checker {
     if (d != uint64_t(ivf.d)) Fail("PQ dimension differs from the index");
     if (m < 1 || m > d || d % m != 0) Fail("PQ m " + std::to_string(m) + " does not divide dimension " + std::to_string(d));
     if (nbits < 1 || nbits > 8) Fail("PQ nbits " + std::to_string(nbits) + " is outside 1..8");
-    if (code_size != (m * nbits + 7) / 8) Fail("code size " + std::to_string(code_size) + " does not match m and nbits");
+    if (code_size != kAnyCodeSize && code_size != (m * nbits + 7) / 8) {
+      Fail("code size " + std::to_string(code_size) + " does not match m and nbits");
+    }
     uint64_t floats = VectorCount(4, "PQ centroids");
     uint64_t expected = d << nbits;  // m × 2^nbits centroids of d/m floats
     if (floats != expected && !(floats == 0 && !ivf.is_trained)) {
@@ -349,6 +359,247 @@ class Checker {
       Fail("inverted lists hold " + std::to_string(total) + " entries but the index says " + std::to_string(ivf.ntotal));
     }
     if (!in_.Skip(total_bytes)) Fail("the data ends early");
+  }
+
+  // ---- any index type: structure and sizes, leaving semantics to Faiss's reader ----
+
+  // Whole file: one index and nothing after it.
+  void AnyIndexFile() {
+    AnyIndex(0);
+    if (in_.Remaining() != 0) Fail(std::to_string(in_.Remaining()) + " unexpected bytes after the index");
+  }
+
+  // Every vector must fit in the bytes that remain (Faiss's own limit is the
+  // machine's memory, which a short file could claim), nesting is bounded, and
+  // inverted lists are checked as for IVF-PQ. Returns the header read.
+  Header AnyIndex(int depth) {
+    if (depth > kMaxNesting) Fail("indexes nested more than " + std::to_string(kMaxNesting) + " deep");
+    uint32_t tag = Tag();
+    if (tag == FourCC("IxF2") || tag == FourCC("IxFI") || tag == FourCC("IxFl")) return FlatBody("flat index");
+    if (tag == FourCC("IxMp") || tag == FourCC("IxM2")) {
+      Header map = ReadHeader("id map");
+      Header inner = AnyIndex(depth + 1);
+      if (inner.d != map.d || inner.ntotal != map.ntotal) Fail("id map disagrees with its index on dimension or size");
+      uint64_t ids = VectorCount(8, "id map");
+      if (ids != uint64_t(map.ntotal)) Fail("id map holds " + std::to_string(ids) + " ids for " + std::to_string(map.ntotal) + " rows");
+      SkipElements(ids, 8);
+      return map;
+    }
+    if (tag == FourCC("IxPT")) {
+      Header pre = ReadHeader("pre-transform");
+      int32_t transforms = Get<int32_t>();
+      if (transforms < 0 || transforms > 16) Fail("pre-transform chain length " + std::to_string(transforms) + " is outside 0..16");
+      for (int32_t i = 0; i < transforms; i++) Transform(depth + 1);
+      Header inner = AnyIndex(depth + 1);
+      if (inner.ntotal != pre.ntotal) Fail("pre-transform disagrees with its index on size");
+      return pre;
+    }
+    if (tag == FourCC("IxRF")) {
+      Header refine = ReadHeader("refine");
+      Header base = AnyIndex(depth + 1);
+      Header exact = AnyIndex(depth + 1);
+      if (base.d != refine.d || exact.d != refine.d || exact.ntotal != refine.ntotal || base.ntotal > refine.ntotal) {
+        Fail("refined index disagrees with its parts on dimension or size");
+      }
+      float k_factor = Get<float>();
+      if (!(k_factor >= 1 && k_factor <= 1 << 20)) Fail("refine k_factor is outside 1..2^20");
+      return refine;
+    }
+    if (tag == FourCC("IxSQ")) {
+      Header sq = ReadHeader("scalar quantizer index");
+      uint64_t code_size = ScalarQuantizerFields(sq);
+      Codes(sq, code_size, "scalar quantizer codes");
+      return sq;
+    }
+    if (tag == FourCC("IxPq")) {
+      Header pq = ReadHeader("PQ index");
+      PqShape shape = ProductQuantizer(pq, kAnyCodeSize);
+      Codes(pq, (shape.m * shape.nbits + 7) / 8, "PQ codes");
+      Get<int32_t>();  // search type
+      Bool("encode_signs");
+      Get<int32_t>();  // polysemous_ht
+      return pq;
+    }
+    if (tag == FourCC("Ixrq") || tag == FourCC("Ixrr")) {
+      Header rq = ReadHeader("RaBitQ index");
+      uint64_t code_size = RaBitQuantizerFields(rq, tag == FourCC("Ixrr"));
+      Codes(rq, code_size, "RaBitQ codes");
+      uint64_t center = VectorCount(4, "RaBitQ center");
+      if (center != 0 && center != uint64_t(rq.d)) Fail("RaBitQ center has the wrong size");
+      SkipElements(center, 4);
+      Get<uint8_t>();  // qb
+      return rq;
+    }
+    if (tag == FourCC("IHNf") || tag == FourCC("IHNs") || tag == FourCC("IHNp") || tag == FourCC("IH00")) {
+      Header graph = ReadHeader("HNSW index");
+      Hnsw(graph);
+      uint32_t storage = Tag();
+      if (storage != FourCC("null")) {
+        in_.Rewind(4);
+        Header stored = AnyIndex(depth + 1);
+        if (stored.d != graph.d || stored.ntotal != graph.ntotal) Fail("HNSW storage disagrees with the graph on dimension or size");
+      }
+      return graph;
+    }
+    if (tag == FourCC("IwFl")) {
+      IvfHead ivf = IvfHeader(depth);
+      InvertedLists(ivf.header, ivf.nlist, uint64_t(ivf.header.d) * 4);
+      return ivf.header;
+    }
+    if (tag == FourCC("IwSq")) {
+      IvfHead ivf = IvfHeader(depth);
+      uint64_t code_size = ScalarQuantizerFields(ivf.header);
+      if (Get<uint64_t>() != code_size) Fail("IVF scalar quantizer code size differs from its quantizer");
+      Bool("by_residual");
+      InvertedLists(ivf.header, ivf.nlist, code_size);
+      return ivf.header;
+    }
+    if (tag == FourCC("Iwrq") || tag == FourCC("Iwrr")) {
+      IvfHead ivf = IvfHeader(depth);
+      uint64_t code_size = RaBitQuantizerFields(ivf.header, tag == FourCC("Iwrr"));
+      if (Get<uint64_t>() != code_size) Fail("IVF RaBitQ code size differs from its quantizer");
+      Bool("by_residual");
+      Get<uint8_t>();  // qb
+      InvertedLists(ivf.header, ivf.nlist, code_size);
+      return ivf.header;
+    }
+    if (tag == FourCC("IwPQ") || tag == FourCC("IwPf")) {
+      in_.Rewind(4);
+      return IvfPqAny(depth);
+    }
+    ThrowFaiss("cannot read " + name_ + ": index type '" + TagText(tag) +
+                   "' is not one faiss-native reads yet (at byte " + std::to_string(in_.Offset() - 4) + ")",
+               codes::kUnsupported);
+  }
+
+  Header FlatBody(const char* what) {
+    Header flat = ReadHeader(what);
+    uint64_t floats = VectorCount(4, "flat vectors");  // Faiss stores the count in floats
+    if (floats % uint64_t(flat.d) != 0 || floats / uint64_t(flat.d) != uint64_t(flat.ntotal)) {
+      Fail(std::string(what) + " holds " + std::to_string(floats) + " floats, not ntotal × dimension");
+    }
+    SkipElements(floats, 4);
+    return flat;
+  }
+
+  void Codes(const Header& index, uint64_t code_size, const char* what) {
+    uint64_t bytes = VectorCount(1, what);
+    if (code_size == 0 || bytes % code_size != 0 || bytes / code_size != uint64_t(index.ntotal)) {
+      Fail(std::string(what) + " do not match the vector count");
+    }
+    SkipElements(bytes, 1);
+  }
+
+  void Transform(int depth) {
+    if (depth > kMaxNesting) Fail("transforms nested more than " + std::to_string(kMaxNesting) + " deep");
+    uint32_t tag = Tag();
+    if (tag == FourCC("VNrm")) {
+      Get<float>();
+    } else if (tag == FourCC("LTra") || tag == FourCC("rrot") || tag == FourCC("Pcam")) {
+      if (tag == FourCC("Pcam")) {
+        Get<float>();    // eigen_power
+        Get<float>();    // epsilon
+        Bool("random_rotation");
+        Get<int32_t>();  // balanced_bins
+        SkipVector(4, "PCA mean");
+        SkipVector(4, "PCA eigenvalues");
+        SkipVector(4, "PCA matrix");
+      }
+      Bool("have_bias");
+      SkipVector(4, "transform matrix");
+      SkipVector(4, "transform bias");
+    } else if (tag == FourCC("VCnt")) {
+      SkipVector(4, "centering mean");
+    } else if (tag == FourCC("RmDT")) {
+      SkipVector(4, "dimension map");
+    } else {
+      ThrowFaiss("cannot read " + name_ + ": vector transform '" + TagText(tag) +
+                     "' is not one faiss-native reads yet (at byte " + std::to_string(in_.Offset() - 4) + ")",
+                 codes::kUnsupported);
+    }
+    int32_t d_in = Get<int32_t>();
+    int32_t d_out = Get<int32_t>();
+    if (d_in < 1 || d_in > kMaxDimension || d_out < 1 || d_out > kMaxDimension) Fail("transform dimensions are outside 1..65536");
+    Bool("transform is_trained");
+  }
+
+  void SkipVector(uint64_t element_size, const char* what) { SkipElements(VectorCount(element_size, what), element_size); }
+
+  // Returns the code size the quantizer declares.
+  uint64_t ScalarQuantizerFields(const Header& index) {
+    int32_t qtype = Get<int32_t>();
+    if (qtype < 0 || qtype > 16) Fail("scalar quantizer type " + std::to_string(qtype) + " is unknown");
+    Get<int32_t>();  // range statistic
+    Get<float>();    // its argument
+    if (Get<uint64_t>() != uint64_t(index.d)) Fail("scalar quantizer dimension differs from the index");
+    uint64_t code_size = Get<uint64_t>();
+    if (code_size < 1 || code_size > uint64_t(index.d) * 4) Fail("scalar quantizer code size is outside 1..4·dimension");
+    uint64_t trained = VectorCount(4, "scalar quantizer ranges");
+    if (trained > 2 * uint64_t(index.d)) Fail("scalar quantizer ranges have the wrong size");
+    SkipElements(trained, 4);
+    return code_size;
+  }
+
+  uint64_t RaBitQuantizerFields(const Header& index, bool multi_bit) {
+    if (Get<uint64_t>() != uint64_t(index.d)) Fail("RaBitQ dimension differs from the index");
+    uint64_t code_size = Get<uint64_t>();
+    if (code_size < 1 || code_size > uint64_t(index.d) * 2 + 64) Fail("RaBitQ code size is out of range");
+    int32_t metric = Get<int32_t>();
+    if (metric != kMetricL2 && metric != kMetricInnerProduct) Fail("RaBitQ metric is not L2 or inner product");
+    if (multi_bit) {
+      uint64_t bits = Get<uint64_t>();
+      if (bits < 1 || bits > 9) Fail("RaBitQ bits per dimension are outside 1..9");
+    }
+    return code_size;
+  }
+
+  void Hnsw(const Header& graph) {
+    SkipVector(8, "HNSW level probabilities");
+    uint64_t levels_cum = VectorCount(4, "HNSW neighbours per level");
+    if (levels_cum > 64) Fail("HNSW has more than 63 levels");
+    SkipElements(levels_cum, 4);
+    uint64_t levels = VectorCount(4, "HNSW levels");
+    if (levels != uint64_t(graph.ntotal)) Fail("HNSW levels count differs from the vector count");
+    SkipElements(levels, 4);
+    uint64_t offsets = VectorCount(8, "HNSW offsets");
+    if (offsets != levels + 1) Fail("HNSW offsets count is not the vector count + 1");
+    SkipElements(offsets, 8);
+    SkipVector(4, "HNSW neighbours");
+    Get<int32_t>();  // entry point
+    Get<int32_t>();  // max level
+    Get<int32_t>();  // efConstruction
+    int32_t ef_search = Get<int32_t>();
+    if (ef_search < 1 || ef_search > (1 << 30)) Fail("HNSW efSearch is outside 1..2^30");
+    Get<int32_t>();  // deprecated upper_beam
+  }
+
+  struct IvfHead {
+    Header header;
+    uint64_t nlist;
+  };
+
+  // Header, nlist, nprobe, coarse quantizer (flat or HNSW) and direct map.
+  IvfHead IvfHeader(int depth) {
+    Header header = ReadHeader("IVF index");
+    uint64_t nlist = Get<uint64_t>();
+    if (nlist < 1 || nlist > (uint64_t(1) << 31)) Fail("nlist " + std::to_string(nlist) + " is outside 1..2^31");
+    if (Get<uint64_t>() < 1) Fail("nprobe is 0");
+    Header quantizer = AnyIndex(depth + 1);
+    if (quantizer.d != header.d) Fail("coarse quantizer dimension differs from the index");
+    if (header.is_trained && uint64_t(quantizer.ntotal) != nlist) {
+      Fail("a trained index needs nlist (" + std::to_string(nlist) + ") coarse centroids, found " +
+           std::to_string(quantizer.ntotal));
+    }
+    DirectMap(header);
+    return {header, nlist};
+  }
+
+  // IVF-PQ (8-bit style or FastScan) with any coarse quantizer.
+  Header IvfPqAny(int depth) {
+    bool fast_scan = Tag() == FourCC("IwPf");
+    IvfHead ivf = IvfHeader(depth);
+    IvfPqBody(ivf.header, ivf.nlist, fast_scan);
+    return ivf.header;
   }
 
   const IndexFileFacts& facts() const { return facts_; }
@@ -427,6 +678,8 @@ bool MemorySource::Read(void* out, uint64_t size) {
   return true;
 }
 
+void MemorySource::Rewind(uint64_t size) { position_ -= size; }
+
 bool MemorySource::Skip(uint64_t size) {
   if (size > Remaining()) return false;
   position_ += size;
@@ -439,6 +692,11 @@ bool FileSource::Read(void* out, uint64_t size) {
   return true;
 }
 
+void FileSource::Rewind(uint64_t size) {
+  fseeko(file_, -static_cast<off_t>(size), SEEK_CUR);
+  position_ -= size;
+}
+
 bool FileSource::Skip(uint64_t size) {
   if (size > Remaining() || fseeko(file_, static_cast<off_t>(size), SEEK_CUR) != 0) return false;
   position_ += size;
@@ -446,9 +704,13 @@ bool FileSource::Skip(uint64_t size) {
 }
 
 IndexFileFacts CheckIndexBytes(ByteSource& source, const std::string& source_name,
-                               const std::string& index_path) {
+                               const std::string& index_path, IndexGrammar grammar) {
   Checker checker(source, source_name, index_path);
-  checker.Index();
+  if (grammar == IndexGrammar::IvfPq) {
+    checker.Index();
+  } else {
+    checker.AnyIndexFile();
+  }
   return checker.facts();
 }
 

@@ -1,10 +1,10 @@
-// Structural check of a serialized index before Faiss parses it. Faiss 1.7.3's
-// reader trusts its input: size fields drive allocations, some paths abort,
-// and a short memory-mapped file faults on access. This walks the exact
-// grammar faiss-native accepts (IndexIVFPQ, optionally behind an L2
-// normalisation), checking every size against the bytes that remain and every
+// Structural check of a serialized index before Faiss parses it. Faiss 1.15's
+// reader validates much, but lets a size field claim up to the machine's
+// memory, and a short memory-mapped or on-disk list faults on access. This
+// walks the file, checking every size against the bytes that remain and every
 // count against the others, and throws a FaissError (ERR_FAISS_BAD_FILE) that
-// says what is wrong. It allocates nothing proportional to the input.
+// says what is wrong, or ERR_FAISS_UNSUPPORTED for a type it does not know.
+// It allocates nothing proportional to the input.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,8 @@ class ByteSource {
   // Both return false, consuming nothing, when fewer than `size` bytes remain.
   virtual bool Read(void* out, uint64_t size) = 0;
   virtual bool Skip(uint64_t size) = 0;
+  // Steps back over bytes just read (a tag looked at before dispatch).
+  virtual void Rewind(uint64_t size) = 0;
 };
 
 class MemorySource : public ByteSource {
@@ -30,6 +32,7 @@ class MemorySource : public ByteSource {
   uint64_t Offset() const override { return position_; }
   bool Read(void* out, uint64_t size) override;
   bool Skip(uint64_t size) override;
+  void Rewind(uint64_t size) override;
 
  private:
   const uint8_t* data_;
@@ -45,6 +48,7 @@ class FileSource : public ByteSource {
   uint64_t Offset() const override { return position_; }
   bool Read(void* out, uint64_t size) override;
   bool Skip(uint64_t size) override;
+  void Rewind(uint64_t size) override;
 
  private:
   FILE* file_;
@@ -57,11 +61,16 @@ struct IndexFileFacts {
   bool on_disk_lists = false;
 };
 
+enum class IndexGrammar {
+  IvfPq,  // the IVF-PQ shapes IndexIVFPQ reads, checked field by field
+  Any,    // every type Index reads: structure and sizes, semantics left to Faiss
+};
+
 // source_name appears in messages ("'/path/x.index'" or "buffer"). index_path
 // is the file being read, or empty for a buffer: on-disk inverted lists must
 // sit in the index file's own directory (a file must not make this process
 // map whatever path it names), so a buffer cannot refer to them.
 IndexFileFacts CheckIndexBytes(ByteSource& source, const std::string& source_name,
-                               const std::string& index_path);
+                               const std::string& index_path, IndexGrammar grammar = IndexGrammar::IvfPq);
 
 }  // namespace faiss_native

@@ -126,7 +126,7 @@ std::vector<uint8_t> SerializeIndex(const faiss::Index& index) {
   return std::move(writer.data);
 }
 
-ReadIndexResult ReadIndexFile(const std::string& path, bool mmap, int extra_flags) {
+ReadIndexResult ReadIndexFile(const std::string& path, bool mmap, IndexGrammar grammar, int extra_flags) {
   FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
     ThrowFaiss(SystemError("cannot read index file", path, errno), codes::kIo);
@@ -140,7 +140,7 @@ ReadIndexResult ReadIndexFile(const std::string& path, bool mmap, int extra_flag
     ThrowFaiss("cannot read index file '" + path + "': not a regular file", codes::kIo);
   }
   FileSource source(file, static_cast<uint64_t>(info.st_size));
-  IndexFileFacts facts = CheckIndexBytes(source, "'" + path + "'", path);
+  IndexFileFacts facts = CheckIndexBytes(source, "'" + path + "'", path, grammar);
   std::rewind(file);
   // Read-only: on-disk lists are mapped without write access. They are mapped
   // already; Faiss's mmap flag would make it skip mapping them at all.
@@ -148,9 +148,9 @@ ReadIndexResult ReadIndexFile(const std::string& path, bool mmap, int extra_flag
   return {std::unique_ptr<faiss::Index>(faiss::read_index(file, flags)), facts};
 }
 
-ReadIndexResult ReadIndexBuffer(const uint8_t* data, size_t size) {
+ReadIndexResult ReadIndexBuffer(const uint8_t* data, size_t size, IndexGrammar grammar) {
   MemorySource source(data, size);
-  IndexFileFacts facts = CheckIndexBytes(source, "buffer", "");
+  IndexFileFacts facts = CheckIndexBytes(source, "buffer", "", grammar);
   MemoryReader reader(data, size);
   return {std::unique_ptr<faiss::Index>(faiss::read_index(&reader, faiss::IO_FLAG_READ_ONLY)), facts};
 }

@@ -27,7 +27,7 @@ struct ReadIndexResult {
 
 // extra_flags: Faiss IO_FLAG_* bits besides read-only (mmap is dropped for
 // lists that already live in a separate data file, which are mapped anyway).
-ReadIndexResult ReadIndexFile(const std::string& path, bool mmap, int extra_flags = 0);
-ReadIndexResult ReadIndexBuffer(const uint8_t* data, size_t size);
+ReadIndexResult ReadIndexFile(const std::string& path, bool mmap, IndexGrammar grammar, int extra_flags = 0);
+ReadIndexResult ReadIndexBuffer(const uint8_t* data, size_t size, IndexGrammar grammar);
 
 }  // namespace faiss_native

@@ -121,14 +121,15 @@ void IvfpqCore::CollectWrappers() {
 }
 
 std::unique_ptr<IvfpqCore> IvfpqCore::ReadFile(const std::string& path, bool mmap, bool precompute_table) {
-  ReadIndexResult read = ReadIndexFile(path, mmap, precompute_table ? 0 : faiss::IO_FLAG_SKIP_PRECOMPUTE_TABLE);
+  ReadIndexResult read =
+      ReadIndexFile(path, mmap, IndexGrammar::IvfPq, precompute_table ? 0 : faiss::IO_FLAG_SKIP_PRECOMPUTE_TABLE);
   auto core = Adopt(std::move(read.index), "'" + path + "'");
   core->read_only_ = mmap || dynamic_cast<faiss::OnDiskInvertedLists*>(core->ivf_->invlists) != nullptr;
   return core;
 }
 
 std::unique_ptr<IvfpqCore> IvfpqCore::ReadBuffer(const uint8_t* data, size_t size) {
-  auto core = Adopt(ReadIndexBuffer(data, size).index, "buffer");
+  auto core = Adopt(ReadIndexBuffer(data, size, IndexGrammar::IvfPq).index, "buffer");
   core->read_only_ = dynamic_cast<faiss::OnDiskInvertedLists*>(core->ivf_->invlists) != nullptr;
   return core;
 }
