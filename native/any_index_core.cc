@@ -37,6 +37,9 @@ std::string ClassName(const faiss::Index& index) {
   // IndexIDMap2Template<faiss::Index> and the like read better by their aliases.
   if (name == "IndexIDMapTemplate<faiss::Index>") return "IndexIDMap";
   if (name == "IndexIDMap2Template<faiss::Index>") return "IndexIDMap2";
+  // The factory makes an IndexFlat, the reader an IndexFlatL2 or IndexFlatIP:
+  // one type, its metric told apart by the metric property.
+  if (name == "IndexFlatL2" || name == "IndexFlatIP") return "IndexFlat";
   return name;
 }
 

@@ -66,7 +66,9 @@ def build_index(d, nlist, m, nbits, metric, how):
 
 
 def search(index, queries, k, nprobe):
-    faiss.extract_index_ivf(index).nprobe = nprobe
+    """nprobe 0 keeps the index's own settings (and is the only choice for a non-IVF index)."""
+    if nprobe > 0:
+        faiss.extract_index_ivf(index).nprobe = nprobe
     return index.search(queries, k)
 
 
@@ -118,6 +120,20 @@ def cmd_build(args):
     faiss.extract_index_ivf(index).nprobe = args.nprobe
     faiss.write_index(index, args.out)
     return describe(index)
+
+
+def cmd_factory(args):
+    base = read_vectors(args.base, args.dim)
+    index = faiss.index_factory(base.shape[1], args.description, METRICS[args.metric])
+    index.train(base[:args.train])
+    if args.id_offset is None:
+        index.add(base)
+    else:
+        if not hasattr(index, 'id_map') and not isinstance(faiss.try_extract_index_ivf(index), faiss.IndexIVF):
+            index = faiss.IndexIDMap2(index)
+        index.add_with_ids(base, np.arange(len(base), dtype=np.int64) + args.id_offset)
+    faiss.write_index(index, args.out)
+    return {'type': type(faiss.downcast_index(index)).__name__, 'ntotal': index.ntotal}
 
 
 def cmd_search(args):
@@ -179,6 +195,16 @@ def main():
     p.add_argument('--nprobe', type=int, default=1, help='nprobe stored in the file')
     p.add_argument('--out', required=True)
     p.set_defaults(run=cmd_build)
+
+    p = sub.add_parser('factory', help='build an index from a factory string, fill and write it')
+    p.add_argument('--base', required=True, help='.fvecs or raw float32 file')
+    p.add_argument('--dim', type=int, help='row length of a raw float32 file')
+    p.add_argument('--description', required=True)
+    p.add_argument('--metric', choices=sorted(METRICS), default='l2')
+    p.add_argument('--train', type=int, default=5000, help='train on the first N rows')
+    p.add_argument('--id-offset', type=int, help='add with ids offset + i instead of 0..n-1')
+    p.add_argument('--out', required=True)
+    p.set_defaults(run=cmd_factory)
 
     p = sub.add_parser('search', help='search a stored index')
     p.add_argument('--index', required=True)
