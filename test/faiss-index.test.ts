@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaissError, Index, IndexFlat, type IndexSearchOptions } from 'faiss-native';
 import { hasSift10k, loadSift10k, recallAtK, sift10kDir } from '../tools/datasets.mjs';
 import { tempDir } from './helpers';
+import { searchWithFaiss } from './native/faiss-cxx';
 import { faissTool, pythonFaissMissing, pythonResults, type PythonSearch } from './python/faiss-tool';
 
 const missing = hasSift10k() ? undefined : `SIFT10K not found in ${sift10kDir}`;
@@ -51,6 +52,20 @@ const TYPES: TypeCase[] = [
   },
   { description: 'IVF256,RaBitQ', search: { nprobe: 16, qb: 4 }, minRecall: 0.5, indexType: 'IndexIVFRaBitQ', python: false },
 ];
+
+// The same options as Faiss's ParameterSpace names them, for the C++ reference.
+function parameterString(options: IndexSearchOptions): string {
+  const names: Partial<Record<keyof IndexSearchOptions, string>> = {
+    nprobe: 'nprobe',
+    efSearch: 'efSearch',
+    kFactor: 'k_factor_rf',
+    quantizerEfSearch: 'quantizer_efSearch',
+  };
+  return Object.entries(options)
+    .filter(([name]) => names[name as keyof IndexSearchOptions])
+    .map(([name, value]) => `${names[name as keyof IndexSearchOptions]}=${value}`)
+    .join(',');
+}
 
 function ids(start: number, count: number): BigInt64Array {
   return BigInt64Array.from({ length: count }, (_, i) => ID_OFFSET + BigInt(start + i));
@@ -128,6 +143,17 @@ describe.skipIf(missing)(`Index on SIFT10K${missing ? ` (skipped: ${missing})` :
         expect(again.labels).toEqual(result.labels);
         expect(again.distances).toEqual(result.distances);
         other.dispose();
+      }
+    });
+
+    it('returns the labels Faiss 1.15 itself returns for the same file, from C++', () => {
+      index.writeSync(file());
+      // RaBitQ's qb has no ParameterSpace name; 4 is also what the file holds.
+      const { qb: _qb, ...settable } = type.search;
+      const theirs = searchWithFaiss(file(), path.join(dir, 'queries.f32'), K, parameterString(settable), path.join(dir, 'cxx'));
+      expect(result.labels).toEqual(theirs.labels);
+      for (let i = 0; i < result.distances.length; i++) {
+        expect(Math.abs(result.distances[i] - theirs.distances[i])).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(theirs.distances[i])));
       }
     });
 
