@@ -120,7 +120,9 @@ describe('FAISS_SIMD_LEVEL', () => {
     writeFileSync(queriesFile, randomVectors(200, dimension, 4));
     const search = `
       const f = require('./dist'); const fs = require('fs');
-      const q = new Float32Array(fs.readFileSync(${JSON.stringify(queriesFile)}).buffer.slice(0));
+      const bytes = fs.readFileSync(${JSON.stringify(queriesFile)});
+      // Only the file's bytes: a Buffer may be a view into a larger ArrayBuffer.
+      const q = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
       const r = f.IndexIVFPQ.readSync(${JSON.stringify(file)}).searchSync(q, 11, { nprobe: 4 });
       console.log(JSON.stringify({ level: f.faissInfo().simdLevel, labels: Array.from(r.labels, String), distances: Array.from(r.distances) }));`;
     const candidates = arch === 'x64' ? X64_LEVELS : ARM_LEVELS;
