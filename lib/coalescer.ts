@@ -1,6 +1,7 @@
 import type { SearchResult } from './results';
 
-type NativeSearch = (queries: Float32Array, k: number, nprobe: number, threads: number, kFactor: number) => Promise<SearchResult>;
+/** The native search a coalescer batches for; `options` are whatever it takes besides queries and k. */
+type NativeSearch<Options> = (queries: Float32Array, k: number, options: Options) => Promise<SearchResult>;
 
 interface Request {
   queries: Float32Array;
@@ -9,11 +10,10 @@ interface Request {
   reject: (error: unknown) => void;
 }
 
-interface Batch {
+interface Batch<Options> {
   k: number;
-  nprobe: number;
-  threads: number;
-  kFactor: number;
+  key: string;
+  options: Options;
   rows: number;
   requests: Request[];
 }
@@ -26,25 +26,26 @@ export const MAX_COALESCED_ROWS = 256;
  * cost per call (a pool hop, per-call setup); a batch shares it. No timer ever
  * holds a request back: when nothing is running, a search is dispatched at
  * once; searches that arrive while one runs wait for it and then go together,
- * one batch per (k, nprobe, threads, kFactor). Mutations call flush() first, so a
- * waiting search still takes effect before a later add().
+ * one batch per k and options key (calls with equal keys take equal options).
+ * Mutations call flush() first, so a waiting search still takes effect before a
+ * later add().
  */
-export class SearchCoalescer {
-  readonly #search: NativeSearch;
+export class SearchCoalescer<Options> {
+  readonly #search: NativeSearch<Options>;
   readonly #dimension: number;
   #running = 0;
-  #waiting: Batch[] = [];
+  #waiting: Batch<Options>[] = [];
 
-  constructor(search: NativeSearch, dimension: number) {
+  constructor(search: NativeSearch<Options>, dimension: number) {
     this.#search = search;
     this.#dimension = dimension;
   }
 
-  search(queries: Float32Array, k: number, nprobe: number, threads: number, kFactor: number): Promise<SearchResult> {
+  search(queries: Float32Array, k: number, options: Options, key: string): Promise<SearchResult> {
     const rows = queries.length / this.#dimension;
     if (this.#running === 0 && this.#waiting.length === 0) {
       this.#running++;
-      return this.#search(queries, k, nprobe, threads, kFactor).finally(() => this.#finished());
+      return this.#search(queries, k, options).finally(() => this.#finished());
     }
     // A bad query must fail alone, not the batch it would have joined.
     for (let i = 0; i < queries.length; i++) {
@@ -54,13 +55,9 @@ export class SearchCoalescer {
       }
     }
     return new Promise<SearchResult>((resolve, reject) => {
-      let batch = this.#waiting.find(
-        (b) =>
-          b.k === k && b.nprobe === nprobe && b.threads === threads && b.kFactor === kFactor &&
-          b.rows + rows <= MAX_COALESCED_ROWS,
-      );
+      let batch = this.#waiting.find((b) => b.k === k && b.key === key && b.rows + rows <= MAX_COALESCED_ROWS);
       if (!batch) {
-        batch = { k, nprobe, threads, kFactor, rows: 0, requests: [] };
+        batch = { k, key, options, rows: 0, requests: [] };
         this.#waiting.push(batch);
       }
       batch.rows += rows;
@@ -80,12 +77,12 @@ export class SearchCoalescer {
     if (this.#running === 0) this.flush();
   }
 
-  #dispatch(batch: Batch): void {
+  #dispatch(batch: Batch<Options>): void {
     this.#running++;
-    const { k, nprobe, threads, kFactor, requests } = batch;
+    const { k, options, requests } = batch;
     if (requests.length === 1) {
       const [only] = requests;
-      this.#search(only.queries, k, nprobe, threads, kFactor).then(only.resolve, only.reject).finally(() => this.#finished());
+      this.#search(only.queries, k, options).then(only.resolve, only.reject).finally(() => this.#finished());
       return;
     }
     const merged = new Float32Array(batch.rows * this.#dimension);
@@ -94,7 +91,7 @@ export class SearchCoalescer {
       merged.set(request.queries, offset);
       offset += request.queries.length;
     }
-    this.#search(merged, k, nprobe, threads, kFactor)
+    this.#search(merged, k, options)
       .then(
         ({ distances, labels }) => {
           let row = 0;

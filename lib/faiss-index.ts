@@ -1,4 +1,5 @@
 import { binding, type NativeIndex } from './binding';
+import { SearchCoalescer } from './coalescer';
 import { withCallerStack } from './errors';
 import type { RangeSearchResult } from './index-ivfpq';
 import { METRICS, type Metric } from './metric';
@@ -6,6 +7,7 @@ import type { SearchResult, WorkOptions } from './results';
 import {
   MAX_K,
   expectBigInt64Array,
+  expectBoolean,
   expectInteger,
   expectOneOf,
   expectOptions,
@@ -18,6 +20,8 @@ import {
 export interface FromFactoryOptions {
   /** Default 'l2'. 'cosine' puts Faiss's L2 normalisation in front of an inner-product index. */
   metric?: Metric;
+  /** Merge concurrent search() calls into batched native calls (see README). Default true. */
+  coalesce?: boolean;
 }
 
 /** Which stored ids a search may return: exactly one of the three forms. */
@@ -102,11 +106,14 @@ let adopting: NativeIndex | undefined;
  */
 export class Index {
   readonly #native: NativeIndex;
+  readonly #coalescer: SearchCoalescer<NativeArgs>;
+  #coalesce = true;
 
   /** @internal Use Index.fromFactory, Index.read or Index.fromBuffer. */
   constructor(native: NativeIndex) {
     if (adopting !== native) throw new TypeError('Use Index.fromFactory, Index.read or Index.fromBuffer to make an Index');
     this.#native = native;
+    this.#coalescer = new SearchCoalescer<NativeArgs>((q, k, args) => native.search(q, k, ...args), native.dimension);
   }
 
   static #adopt(native: NativeIndex): Index {
@@ -122,9 +129,12 @@ export class Index {
   static fromFactory(dimension: number, description: string, options?: FromFactoryOptions): Index {
     const d = expectInteger(dimension, 'dimension', 1, MAX_DIMENSION);
     const text = expectString(description, 'description');
-    const bag = expectOptions<FromFactoryOptions>(options, 'options', ['metric']);
+    const bag = expectOptions<FromFactoryOptions>(options, 'options', ['metric', 'coalesce']);
     const metric = bag.metric === undefined ? 'l2' : expectOneOf(bag.metric, 'metric', METRICS);
-    return Index.#adopt(new binding.NativeIndex(d, text, metric));
+    const coalesce = bag.coalesce === undefined ? true : expectBoolean(bag.coalesce, 'coalesce');
+    const index = Index.#adopt(new binding.NativeIndex(d, text, metric));
+    index.#coalesce = coalesce;
+    return index;
   }
 
   /** Reads any index in Faiss's binary format (as written by write or by Python faiss). */
@@ -175,32 +185,46 @@ export class Index {
   get readOnly(): boolean {
     return this.#native.readOnly;
   }
+  /** Whether concurrent search() calls (without a filter) are merged into batched native calls. */
+  get coalesceSearches(): boolean {
+    return this.#coalesce;
+  }
+  set coalesceSearches(enabled: boolean) {
+    this.#coalesce = expectBoolean(enabled, 'coalesceSearches');
+    if (!enabled) this.#coalescer.flush();
+  }
 
   trainSync(vectors: Float32Array, options?: WorkOptions): void {
+    this.#coalescer.flush();
     this.#native.trainSync(this.#vectors(vectors, 'vectors'), this.#threads(options));
   }
   async train(vectors: Float32Array, options?: WorkOptions): Promise<void> {
     const threads = this.#threads(options);
+    this.#coalescer.flush();
     return withCallerStack(this.#native.train(this.#vectors(vectors, 'vectors'), threads), this.train);
   }
 
   /** Adds vectors with ids ntotal .. ntotal + n - 1. */
   addSync(vectors: Float32Array, options?: WorkOptions): void {
+    this.#coalescer.flush();
     this.#native.addSync(this.#vectors(vectors, 'vectors'), undefined, this.#threads(options));
   }
   async add(vectors: Float32Array, options?: WorkOptions): Promise<void> {
     const threads = this.#threads(options);
+    this.#coalescer.flush();
     return withCallerStack(this.#native.add(this.#vectors(vectors, 'vectors'), undefined, threads), this.add);
   }
 
   /** Adds vectors with caller-chosen 64-bit ids (one per vector). */
   addWithIdsSync(vectors: Float32Array, ids: BigInt64Array, options?: WorkOptions): void {
     const checked = this.#vectors(vectors, 'vectors');
+    this.#coalescer.flush();
     this.#native.addSync(checked, this.#ids(ids, checked), this.#threads(options));
   }
   async addWithIds(vectors: Float32Array, ids: BigInt64Array, options?: WorkOptions): Promise<void> {
     const checked = this.#vectors(vectors, 'vectors');
     const threads = this.#threads(options);
+    this.#coalescer.flush();
     return withCallerStack(this.#native.add(checked, this.#ids(ids, checked), threads), this.addWithIds);
   }
 
@@ -212,7 +236,14 @@ export class Index {
   async search(queries: Float32Array, k: number, options?: IndexSearchOptions): Promise<SearchResult> {
     const checked = this.#vectors(queries, 'queries');
     const kk = expectInteger(k, 'k', 1, MAX_K);
-    return withCallerStack(this.#native.search(checked, kk, ...this.#options(options)), this.search);
+    const args = this.#options(options);
+    const [slots, threads, filterMode] = args;
+    // Filtered calls go alone: their id lists would have to match to share a batch.
+    const pending =
+      this.#coalesce && filterMode === FILTER_NONE
+        ? this.#coalescer.search(checked, kk, args, `${slots?.join() ?? ''}/${threads}`)
+        : this.#native.search(checked, kk, ...args);
+    return withCallerStack(pending, this.search);
   }
 
   /**
@@ -231,9 +262,11 @@ export class Index {
 
   /** Removes the given ids; returns how many were present. */
   removeIdsSync(ids: BigInt64Array): number {
+    this.#coalescer.flush();
     return this.#native.removeIdsSync(expectBigInt64Array(ids, 'ids'));
   }
   async removeIds(ids: BigInt64Array): Promise<number> {
+    this.#coalescer.flush();
     return withCallerStack(this.#native.removeIds(expectBigInt64Array(ids, 'ids')), this.removeIds);
   }
 
@@ -247,40 +280,49 @@ export class Index {
 
   /** Moves every vector of `other` (same type, trained alike) into this index; `other` is left empty. */
   mergeFromSync(other: Index): void {
+    this.#coalescer.flush();
     this.#native.mergeFromSync(Index.#nativeOf(other));
   }
   async mergeFrom(other: Index): Promise<void> {
+    this.#coalescer.flush();
     return withCallerStack(this.#native.mergeFrom(Index.#nativeOf(other)), this.mergeFrom);
   }
 
   /** Removes every vector; training is kept. */
   resetSync(): void {
+    this.#coalescer.flush();
     this.#native.resetSync();
   }
   async reset(): Promise<void> {
+    this.#coalescer.flush();
     return withCallerStack(this.#native.reset(), this.reset);
   }
 
   /** Writes Faiss's binary format atomically: a crash mid-save never leaves a partial file. */
   writeSync(path: string): void {
+    this.#coalescer.flush();
     this.#native.writeSync(expectString(path, 'path'));
   }
   async write(path: string): Promise<void> {
+    this.#coalescer.flush();
     return withCallerStack(this.#native.write(expectString(path, 'path')), this.write);
   }
 
   /** The bytes write would put in a file, in a Buffer that owns them (no copy). */
   toBuffer(): Buffer {
+    this.#coalescer.flush();
     return this.#native.toBuffer();
   }
 
   /** Waits for operations already issued, then frees the native index. Idempotent. */
   dispose(): void {
+    this.#coalescer.flush();
     this.#native.dispose();
   }
 
   static #nativeOf(other: unknown): NativeIndex {
     if (!(other instanceof Index)) fail('type', 'an Index', 'other', other);
+    other.#coalescer.flush();
     return other.#native;
   }
 

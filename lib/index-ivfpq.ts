@@ -112,6 +112,8 @@ function expectId(id: unknown): bigint | number {
   return expectInteger(id, 'id', 0, Number.MAX_SAFE_INTEGER);
 }
 
+type IvfpqSearchArgs = [nprobe: number, threads: number, kFactor: number];
+
 // Set only while IndexIVFPQ wraps a native index that was read from disk.
 let adopting: NativeIndexIVFPQ | undefined;
 
@@ -122,7 +124,7 @@ let adopting: NativeIndexIVFPQ | undefined;
  */
 export class IndexIVFPQ {
   readonly #native: NativeIndexIVFPQ;
-  readonly #coalescer: SearchCoalescer;
+  readonly #coalescer: SearchCoalescer<IvfpqSearchArgs>;
   #coalesce = true;
 
   constructor(options: IndexIVFPQOptions) {
@@ -159,10 +161,10 @@ export class IndexIVFPQ {
     if (bag.coalesce !== undefined) this.coalesceSearches = expectBoolean(bag.coalesce, 'coalesce');
   }
 
-  #makeCoalescer(): SearchCoalescer {
+  #makeCoalescer(): SearchCoalescer<IvfpqSearchArgs> {
     const native = this.#native;
-    return new SearchCoalescer(
-      (q, k, nprobe, threads, kFactor) => native.search(q, k, nprobe, threads, kFactor),
+    return new SearchCoalescer<IvfpqSearchArgs>(
+      (q, k, [nprobe, threads, kFactor]) => native.search(q, k, nprobe, threads, kFactor),
       native.dimension,
     );
   }
@@ -323,7 +325,7 @@ export class IndexIVFPQ {
   async search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResult> {
     const [checked, kk, nprobe, threads, kFactor] = this.#searchArgs(queries, k, options);
     const pending = this.#coalesce
-      ? this.#coalescer.search(checked, kk, nprobe, threads, kFactor)
+      ? this.#coalescer.search(checked, kk, [nprobe, threads, kFactor], `${nprobe}/${threads}/${kFactor}`)
       : this.#native.search(checked, kk, nprobe, threads, kFactor);
     return withCallerStack(pending, this.search);
   }

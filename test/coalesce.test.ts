@@ -1,7 +1,7 @@
 // Concurrent search() calls merged into batches give the answers of single
 // calls, keep call order with mutations, and never delay a lone request.
 import { describe, expect, it } from 'vitest';
-import { IndexIVFPQ } from 'faiss-native';
+import { Index, IndexIVFPQ } from 'faiss-native';
 import { expectSameResults, randomVectors } from './helpers';
 
 const dimension = 32;
@@ -104,5 +104,26 @@ describe('coalesced search', () => {
     const coalesced = await medianMicros();
     // Same path when idle: allow scheduling noise, not a batching delay.
     expect(coalesced).toBeLessThan(uncoalesced * 1.5 + 200);
+  });
+
+  it('Index: batches only calls with equal options, and filtered calls go alone with their own filter', async () => {
+    const index = Index.fromFactory(dimension, 'IVF64,SQ8');
+    index.trainSync(base.subarray(0, 8000 * dimension));
+    index.addSync(base);
+    const random = rng(9);
+    const calls = Array.from({ length: 300 }, (_, i) => {
+      const start = Math.floor(random() * 290);
+      const filter = i % 7 === 0 ? { range: [0n, BigInt(5000 + i)] as [bigint, bigint] } : undefined;
+      return {
+        q: queries.subarray(start * dimension, (start + 1 + (i % 3)) * dimension),
+        k: [1, 5, 10][i % 3],
+        options: { nprobe: [1, 4, 16][Math.floor(random() * 3)], ...(filter ? { filter } : {}) },
+      };
+    });
+    const results = await Promise.all(calls.map(({ q, k, options }) => index.search(q, k, options)));
+    calls.forEach(({ q, k, options }, i) => expectSameResults(results[i], index.searchSync(q, k, options)));
+    expect(index.coalesceSearches).toBe(true);
+    expect(() => Index.fromFactory(dimension, 'Flat', { coalesce: 'yes' as never })).toThrow(TypeError);
+    index.dispose();
   });
 });

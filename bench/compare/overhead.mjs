@@ -11,7 +11,7 @@ import { FloorProcess } from './floor.mjs';
 import { faissNative, faissNativeBinding } from './package.mjs';
 
 export async function measureOverhead({ binary, samples = 7, calls = 4000 }) {
-  const { IndexIVFPQ } = faissNative();
+  const { IndexIVFPQ, Index } = faissNative();
   const binding = faissNativeBinding();
   const d = 16;
   const n = 1024;
@@ -30,6 +30,10 @@ export async function measureOverhead({ binary, samples = 7, calls = 4000 }) {
   index.writeSync(file);
   writeArray(queriesFile, queries);
   const native = binding.NativeIndexIVFPQ.readSync(file, false);
+  // The same file as any index: Faiss's own search path, options as SearchParameters.
+  const anyIndex = Index.readSync(file);
+  const anyNative = binding.NativeIndex.readSync(file, false);
+  const nprobeOption = Float64Array.of(1, -1, -1, -1, -1, -1);
 
   const best = (list) => Math.min(...list);
   const measure = async (body) => {
@@ -59,6 +63,10 @@ export async function measureOverhead({ binary, samples = 7, calls = 4000 }) {
     ['N-API search, awaited (promise, libuv pool)', awaitLoop((q) => native.search(q, K, 1, 0, 0))],
     ['IndexIVFPQ.search, awaited, coalescing off', awaitLoop((q) => index.search(q, K, { nprobe: 1 }))],
     ['IndexIVFPQ.search, awaited, coalescing on (default)', awaitLoop((q) => index.search(q, K, { nprobe: 1 }))],
+    ['N-API Index searchSync (dist/binding.js, nprobe as SearchParameters)', loop((q) => anyNative.searchSync(q, K, nprobeOption, 0, 0))],
+    ['Index.searchSync', loop((q) => anyIndex.searchSync(q, K, { nprobe: 1 }))],
+    ['N-API Index search, awaited', awaitLoop((q) => anyNative.search(q, K, nprobeOption, 0, 0))],
+    ['Index.search, awaited', awaitLoop((q) => anyIndex.search(q, K, { nprobe: 1 }))],
     ['Error.captureStackTrace alone (withCallerStack, per async call)', loop(() => Error.captureStackTrace(holder, measureOverhead))],
   ];
   const out = [];
@@ -89,6 +97,8 @@ export async function measureOverhead({ binary, samples = 7, calls = 4000 }) {
     floor.close();
     index.dispose();
     native.dispose();
+    anyIndex.dispose();
+    anyNative.dispose();
     rmSync(file, { force: true });
     rmSync(queriesFile, { force: true });
   }
