@@ -308,6 +308,34 @@ describe.skipIf(missing)(`Index on SIFT10K${missing ? ` (skipped: ${missing})` :
       other.dispose();
     });
 
+    it('memory-mapped IVF lists: the same results, read-only', () => {
+      const dir = tempDir();
+      const file = path.join(dir, 'ivf.faiss');
+      const ivf = Index.fromFactory(128, 'IVF64,Flat');
+      ivf.trainSync(sift.base.data.subarray(0, TRAIN_ROWS * 128));
+      ivf.addWithIdsSync(sift.base.data, ids(0, sift.base.count));
+      ivf.writeSync(file);
+      const mapped = Index.readSync(file, { mmap: true });
+      expect(mapped.readOnly).toBe(true);
+      expect(ivf.readOnly).toBe(false);
+      const options = { nprobe: 8, ...ONE_THREAD };
+      expect(mapped.searchSync(sift.queries.data, K, options)).toEqual(ivf.searchSync(sift.queries.data, K, options));
+      const filter = { range: [ID_OFFSET, ID_OFFSET + 5000n] as [bigint, bigint] };
+      expect(mapped.searchSync(sift.queries.data, K, { ...options, filter })).toEqual(
+        ivf.searchSync(sift.queries.data, K, { ...options, filter }),
+      );
+      for (const mutate of [() => mapped.addSync(sift.queries.data), () => mapped.removeIdsSync(ids(0, 1)), () => mapped.writeSync(path.join(dir, 'copy.faiss'))]) {
+        try {
+          mutate();
+          expect.unreachable('a mapped index was modified or saved');
+        } catch (error) {
+          expect((error as FaissError).code).toBe('ERR_FAISS_READ_ONLY');
+        }
+      }
+      mapped.dispose();
+      ivf.dispose();
+    });
+
     it('range search, filtered, through an id map', () => {
       const flat = Index.fromFactory(128, 'Flat');
       flat.addWithIdsSync(sift.base.data, ids(0, sift.base.count));

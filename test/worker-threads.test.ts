@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { FaissError, IndexIVFPQ } from 'faiss-native';
+import { FaissError, Index, IndexIVFPQ } from 'faiss-native';
 import { expectSameResults, randomVectors, tempDir } from './helpers';
 
 const workerSource = `
@@ -83,5 +83,44 @@ describe('worker threads', () => {
       await worker.terminate();
     }
     expect(index.searchSync(randomVectors(1, dimension, 9), 3).labels.length).toBe(3);
+  });
+
+  it('Index: workers read and search any index type with their own class registry', async () => {
+    const dimension = 16;
+    const dir = tempDir();
+    const file = path.join(dir, 'hnsw.faiss');
+    const index = Index.fromFactory(dimension, 'HNSW16');
+    index.addSync(randomVectors(5000, dimension, 6));
+    index.writeSync(file);
+    const queries = randomVectors(20, dimension, 7);
+    const expected = index.searchSync(queries, 5, { efSearch: 64 });
+    const source = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const { Index } = require(workerData.packageDir);
+      (async () => {
+        const index = await Index.read(workerData.file);
+        const other = Index.fromFactory(16, 'Flat');
+        let mergeRefused = false;
+        try { index.mergeFromSync(other); } catch (error) { mergeRefused = error.name === 'FaissError'; }
+        const result = await index.search(new Float32Array(workerData.queries), 5, { efSearch: 64 });
+        parentPort.postMessage({ ...result, type: index.indexType, mergeRefused });
+      })().catch((error) => parentPort.postMessage({ error: String(error && error.stack || error) }));
+    `;
+    const workers = Array.from({ length: 3 }, () =>
+      new Worker(source, { eval: true, workerData: { file, packageDir: path.resolve(__dirname, '..'), queries: Array.from(queries) } }));
+    const results = await Promise.all(
+      workers.map((worker) => new Promise<Record<string, unknown>>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      })),
+    );
+    await Promise.all(workers.map((worker) => worker.terminate()));
+    for (const result of results) {
+      expect(result.error).toBeUndefined();
+      expect(result.type).toBe('IndexHNSWFlat');
+      expect(result.mergeRefused).toBe(true);
+      expectSameResults(result as never, expected);
+    }
+    index.dispose();
   });
 });
