@@ -18,7 +18,7 @@ import {
 } from './validate';
 
 export interface FromFactoryOptions {
-  /** Default 'l2'. 'cosine' puts Faiss's L2 normalisation in front of an inner-product index. */
+  /** Default 'l2'. 'cosine': an L2 normalisation (IndexPreTransform) in front of the whole inner-product index. */
   metric?: Metric;
   /** Merge concurrent search() calls into batched native calls (see README). Default true. */
   coalesce?: boolean;

@@ -143,12 +143,19 @@ AnyIndexCore::AnyIndexCore(std::unique_ptr<faiss::Index> root, std::string descr
 
 std::unique_ptr<AnyIndexCore> AnyIndexCore::FromFactory(int64_t dimension, const std::string& description,
                                                         Metric metric) {
-  std::string full = metric == Metric::Cosine ? "L2norm," + description : description;
   std::unique_ptr<faiss::Index> index;
   try {
-    index.reset(faiss::index_factory(static_cast<int>(dimension), full.c_str(), FaissMetric(metric)));
+    index.reset(faiss::index_factory(static_cast<int>(dimension), description.c_str(), FaissMetric(metric)));
   } catch (const faiss::FaissException& e) {
     ThrowFaiss("Faiss cannot build '" + description + "': " + e.msg);
+  }
+  if (metric == Metric::Cosine) {
+    // Around the whole index, not as an "L2norm," prefix: the factory would
+    // put a Refine(...) outside the prefix, re-ranking unnormalised vectors.
+    auto normalised = std::make_unique<faiss::IndexPreTransform>(
+        new faiss::NormalizationTransform(static_cast<int>(dimension), 2.0f), index.release());
+    normalised->own_fields = true;
+    index = std::move(normalised);
   }
   if (!TakesIds(index.get())) {
     auto id_map = std::make_unique<faiss::IndexIDMap2>(index.release());

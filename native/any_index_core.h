@@ -19,9 +19,9 @@ namespace faiss_native {
 
 class AnyIndexCore {
  public:
-  // Cosine is an L2 normalisation in front of an inner-product index, as Faiss
-  // (and Python) build it: "L2norm,<description>". An index whose type cannot
-  // take ids of its own is wrapped in an IndexIDMap2, as Faiss does.
+  // Cosine is an L2 normalisation (IndexPreTransform) in front of the whole
+  // inner-product index. An index whose type cannot take ids of its own is
+  // wrapped in an IndexIDMap2, as Faiss does.
   static std::unique_ptr<AnyIndexCore> FromFactory(int64_t dimension, const std::string& description, Metric metric);
   static std::unique_ptr<AnyIndexCore> ReadFile(const std::string& path, bool mmap);
   static std::unique_ptr<AnyIndexCore> ReadBuffer(const uint8_t* data, size_t size);

@@ -336,6 +336,32 @@ describe.skipIf(missing)(`Index on SIFT10K${missing ? ` (skipped: ${missing})` :
       ivf.dispose();
     });
 
+    it('cosine ignores vector lengths, re-ranking included', () => {
+      // Each base vector and query scaled by its own factor: a cosine index must not notice.
+      const scaled = (data: Float32Array, seed: number) => {
+        const out = new Float32Array(data);
+        for (let row = 0; row < out.length / 128; row++) {
+          const factor = 0.25 + ((row * 7919 + seed) % 1000) / 250;
+          for (let j = row * 128; j < (row + 1) * 128; j++) out[j] *= factor;
+        }
+        return out;
+      };
+      for (const description of ['IVF64,PQ16x4fs,Refine(SQ8)', 'HNSW16', 'IVF64,SQ8']) {
+        const results = [sift.base.data, scaled(sift.base.data, 1)].map((data, i) => {
+          const index = Index.fromFactory(128, description, { metric: 'cosine' });
+          index.trainSync(data.subarray(0, TRAIN_ROWS * 128));
+          index.addSync(data);
+          const queries = i === 0 ? sift.queries.data : scaled(sift.queries.data, 2);
+          // Another graph for the scaled copy (its vectors differ in the last bits): search it deep.
+          const options = index.searchParameters.includes('nprobe') ? { nprobe: 16 } : { efSearch: 256 };
+          const found = index.searchSync(queries, K, { ...options, ...ONE_THREAD });
+          index.dispose();
+          return found.labels;
+        });
+        expect(overlap(results[0], results[1], K), description).toBeGreaterThanOrEqual(0.98);
+      }
+    });
+
     it('range search, filtered, through an id map', () => {
       const flat = Index.fromFactory(128, 'Flat');
       flat.addWithIdsSync(sift.base.data, ids(0, sift.base.count));
