@@ -1,6 +1,7 @@
 #include "any_index_core.h"
 
 #include <cxxabi.h>
+#include <faiss/IVFlib.h>
 #include <faiss/IndexFlatCodes.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
@@ -175,6 +176,9 @@ std::unique_ptr<AnyIndexCore> AnyIndexCore::Adopt(std::unique_ptr<faiss::Index> 
   } catch (const std::exception&) {
     // Types the reverse factory does not know keep their class name.
   }
+  // A stored nprobe above nlist is clamped as IndexIVF::search would; FastScan
+  // would otherwise pass it on to its quantizer as k.
+  if (auto* ivf = faiss::ivflib::try_extract_index_ivf(root.get())) ivf->nprobe = std::min(ivf->nprobe, ivf->nlist);
   auto core = std::unique_ptr<AnyIndexCore>(new AnyIndexCore(std::move(root), ""));
   core->description_ = description.empty() ? core->index_type_ : description;
   return core;

@@ -1,11 +1,15 @@
 #include "index_file_check.h"
 
+#include <faiss/impl/RaBitQuantizer.h>
+#include <faiss/impl/ScalarQuantizer.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <unordered_set>
+#include <vector>
 
 #include "errors.h"
 
@@ -31,6 +35,10 @@ constexpr int64_t kMaxDimension = 1 << 16;
 constexpr int kMaxNesting = 8;
 // ProductQuantizer's code_size argument when nothing outside it states one.
 constexpr uint64_t kAnyCodeSize = UINT64_MAX;
+// The labels an index stores are free (kAnyLabels) or must be rows below a
+// bound: beneath an id map, which looks each label up in its id table, and in
+// a coarse quantizer, whose labels are list numbers.
+constexpr uint64_t kAnyLabels = UINT64_MAX;
 constexpr int kMetricInnerProduct = 0;  // faiss::METRIC_INNER_PRODUCT
 constexpr int kMetricL2 = 1;            // faiss::METRIC_L2
 
@@ -213,12 +221,12 @@ class Checker {
   }
 
   // What follows the IVF header of an IVF-PQ: by_residual, code size, PQ, lists.
-  void IvfPqBody(const Header& header, uint64_t nlist, bool fast_scan) {
+  void IvfPqBody(const Header& header, uint64_t nlist, bool fast_scan, uint64_t rows = kAnyLabels) {
     Bool("by_residual");
     uint64_t code_size = Get<uint64_t>();
     if (!fast_scan) {
       ProductQuantizer(header, code_size);
-      InvertedLists(header, nlist, code_size);
+      InvertedLists(header, nlist, code_size, rows);
       return;
     }
     // FastScan: codes of bbs vectors interleaved in blocks of bbs·M2/2 bytes.
@@ -232,10 +240,11 @@ class Checker {
     uint64_t m = pq.m;
     if (m2 != (m + 1) / 2 * 2) Fail("FastScan M2 " + std::to_string(m2) + " is not m rounded up to even");
     Expect("ilbl", "FastScan block inverted lists");
-    BlockLists(header, nlist, code_size, uint64_t(bbs), uint64_t(bbs) * m2 / 2);
+    BlockLists(header, nlist, code_size, uint64_t(bbs), uint64_t(bbs) * m2 / 2, rows);
   }
 
-  void BlockLists(const Header& ivf, uint64_t nlist, uint64_t code_size, uint64_t per_block, uint64_t block_bytes) {
+  void BlockLists(const Header& ivf, uint64_t nlist, uint64_t code_size, uint64_t per_block, uint64_t block_bytes,
+                  uint64_t rows) {
     if (Get<uint64_t>() != nlist) Fail("inverted lists count differs from nlist");
     // Faiss writes InvertedLists::INVALID_CODE_SIZE here: block lists have no per-vector code size.
     uint64_t list_code_size = Get<uint64_t>();
@@ -245,7 +254,7 @@ class Checker {
     uint64_t total = 0;
     for (uint64_t list = 0; list < nlist; list++) {
       uint64_t ids = VectorCount(8, "list ids");
-      SkipElements(ids, 8);
+      Labels(ids, rows);
       uint64_t bytes = VectorCount(1, "list codes");
       if (bytes != (ids + per_block - 1) / per_block * block_bytes) Fail("a list's code blocks do not match its ids");
       SkipElements(bytes, 1);
@@ -314,34 +323,37 @@ class Checker {
     return {m, nbits};
   }
 
-  void InvertedLists(const Header& ivf, uint64_t nlist, uint64_t code_size) {
+  void InvertedLists(const Header& ivf, uint64_t nlist, uint64_t code_size, uint64_t rows = kAnyLabels) {
     uint32_t tag = Tag();
     if (tag == FourCC("ilar")) {
-      ArrayLists(ivf, nlist, code_size);
+      ArrayLists(ivf, nlist, code_size, rows);
     } else if (tag == FourCC("ilod")) {
-      OnDiskLists(ivf, nlist, code_size);
+      OnDiskLists(ivf, nlist, code_size, rows);
     } else {
       Fail("expected inverted lists ('ilar' or 'ilod'), found '" + TagText(tag) + "'");
     }
   }
 
-  void ArrayLists(const Header& ivf, uint64_t nlist, uint64_t code_size) {
+  void ArrayLists(const Header& ivf, uint64_t nlist, uint64_t code_size, uint64_t rows) {
     if (Get<uint64_t>() != nlist) Fail("inverted lists count differs from nlist");
     if (Get<uint64_t>() != code_size) Fail("inverted lists code size differs from the PQ");
     uint32_t layout = Tag();
     uint64_t total_bytes = 0;
     uint64_t total = 0;
     uint64_t entry = code_size + 8;
-    auto count_list = [&](uint64_t size) {
+    // Non-empty lists as (list, size), kept only when their ids are checked.
+    std::vector<std::pair<uint64_t, uint64_t>> stored;
+    auto count_list = [&](uint64_t list, uint64_t size) {
       if (size > in_.Remaining() / entry) Fail("an inverted list claims more entries than the data holds");
       total += size;
       total_bytes += size * entry;
       if (total_bytes > in_.Remaining()) Fail("inverted lists claim more entries than the data holds");
+      if (rows != kAnyLabels && size > 0) stored.emplace_back(list, size);
     };
     if (layout == FourCC("full")) {
       uint64_t count = VectorCount(8, "list sizes");
       if (count != nlist) Fail("list sizes count differs from nlist");
-      for (uint64_t i = 0; i < count; i++) count_list(Get<uint64_t>());
+      for (uint64_t i = 0; i < count; i++) count_list(i, Get<uint64_t>());
     } else if (layout == FourCC("sprs")) {
       uint64_t count = VectorCount(8, "sparse list sizes");
       if (count % 2 != 0) Fail("sparse list sizes are not (list, size) pairs");
@@ -350,7 +362,7 @@ class Checker {
         uint64_t list = Get<uint64_t>();
         if (list >= nlist) Fail("sparse list sizes name a list beyond nlist");
         if (!named.insert(list).second) Fail("sparse list sizes name a list twice");
-        count_list(Get<uint64_t>());
+        count_list(list, Get<uint64_t>());
       }
     } else {
       Fail("unknown list size layout '" + TagText(layout) + "'");
@@ -358,31 +370,53 @@ class Checker {
     if (total != uint64_t(ivf.ntotal)) {
       Fail("inverted lists hold " + std::to_string(total) + " entries but the index says " + std::to_string(ivf.ntotal));
     }
-    if (!in_.Skip(total_bytes)) Fail("the data ends early");
+    if (rows == kAnyLabels) {
+      if (!in_.Skip(total_bytes)) Fail("the data ends early");
+      return;
+    }
+    // Faiss stores the lists in list order, each as codes then ids.
+    std::sort(stored.begin(), stored.end());
+    for (const auto& [list, size] : stored) {
+      SkipElements(size, code_size);
+      Labels(size, rows);
+    }
+  }
+
+  // count stored labels (int64), each a row below rows unless rows is kAnyLabels.
+  void Labels(uint64_t count, uint64_t rows) {
+    if (rows == kAnyLabels) {
+      SkipElements(count, 8);
+      return;
+    }
+    ForEach<int64_t>(count, [&](uint64_t, int64_t label) {
+      if (label < 0 || uint64_t(label) >= rows) {
+        Fail("a stored label " + std::to_string(label) + " is not a row below " + std::to_string(rows) + " as its wrapper needs");
+      }
+    });
   }
 
   // ---- any index type: structure and sizes, leaving semantics to Faiss's reader ----
 
   // Whole file: one index and nothing after it.
   void AnyIndexFile() {
-    AnyIndex(0);
+    AnyIndex(0, kAnyLabels);
     if (in_.Remaining() != 0) Fail(std::to_string(in_.Remaining()) + " unexpected bytes after the index");
   }
 
   // Every vector must fit in the bytes that remain (Faiss's own limit is the
   // machine's memory, which a short file could claim), nesting is bounded, and
   // inverted lists are checked as for IVF-PQ. Returns the header read.
-  Header AnyIndex(int depth) {
+  Header AnyIndex(int depth, uint64_t rows) {
     if (depth > kMaxNesting) Fail("indexes nested more than " + std::to_string(kMaxNesting) + " deep");
     uint32_t tag = Tag();
     if (tag == FourCC("IxF2") || tag == FourCC("IxFI") || tag == FourCC("IxFl")) return FlatBody("flat index");
     if (tag == FourCC("IxMp") || tag == FourCC("IxM2")) {
       Header map = ReadHeader("id map");
-      Header inner = AnyIndex(depth + 1);
+      Header inner = AnyIndex(depth + 1, uint64_t(map.ntotal));
       if (inner.d != map.d || inner.ntotal != map.ntotal) Fail("id map disagrees with its index on dimension or size");
       uint64_t ids = VectorCount(8, "id map");
       if (ids != uint64_t(map.ntotal)) Fail("id map holds " + std::to_string(ids) + " ids for " + std::to_string(map.ntotal) + " rows");
-      SkipElements(ids, 8);
+      Labels(ids, rows);
       return map;
     }
     if (tag == FourCC("IxPT")) {
@@ -390,14 +424,15 @@ class Checker {
       int32_t transforms = Get<int32_t>();
       if (transforms < 0 || transforms > 16) Fail("pre-transform chain length " + std::to_string(transforms) + " is outside 0..16");
       for (int32_t i = 0; i < transforms; i++) Transform(depth + 1);
-      Header inner = AnyIndex(depth + 1);
+      Header inner = AnyIndex(depth + 1, rows);
       if (inner.ntotal != pre.ntotal) Fail("pre-transform disagrees with its index on size");
       return pre;
     }
     if (tag == FourCC("IxRF")) {
       Header refine = ReadHeader("refine");
-      Header base = AnyIndex(depth + 1);
-      Header exact = AnyIndex(depth + 1);
+      // The base's labels are rows of the exact index, which re-ranks them.
+      Header base = AnyIndex(depth + 1, std::min(rows, uint64_t(refine.ntotal)));
+      Header exact = AnyIndex(depth + 1, kAnyLabels);
       if (base.d != refine.d || exact.d != refine.d || exact.ntotal != refine.ntotal || base.ntotal > refine.ntotal) {
         Fail("refined index disagrees with its parts on dimension or size");
       }
@@ -436,14 +471,14 @@ class Checker {
       uint32_t storage = Tag();
       if (storage != FourCC("null")) {
         in_.Rewind(4);
-        Header stored = AnyIndex(depth + 1);
+        Header stored = AnyIndex(depth + 1, kAnyLabels);
         if (stored.d != graph.d || stored.ntotal != graph.ntotal) Fail("HNSW storage disagrees with the graph on dimension or size");
       }
       return graph;
     }
     if (tag == FourCC("IwFl")) {
       IvfHead ivf = IvfHeader(depth);
-      InvertedLists(ivf.header, ivf.nlist, uint64_t(ivf.header.d) * 4);
+      InvertedLists(ivf.header, ivf.nlist, uint64_t(ivf.header.d) * 4, rows);
       return ivf.header;
     }
     if (tag == FourCC("IwSq")) {
@@ -451,7 +486,7 @@ class Checker {
       uint64_t code_size = ScalarQuantizerFields(ivf.header);
       if (Get<uint64_t>() != code_size) Fail("IVF scalar quantizer code size differs from its quantizer");
       Bool("by_residual");
-      InvertedLists(ivf.header, ivf.nlist, code_size);
+      InvertedLists(ivf.header, ivf.nlist, code_size, rows);
       return ivf.header;
     }
     if (tag == FourCC("Iwrq") || tag == FourCC("Iwrr")) {
@@ -460,12 +495,12 @@ class Checker {
       if (Get<uint64_t>() != code_size) Fail("IVF RaBitQ code size differs from its quantizer");
       Bool("by_residual");
       Get<uint8_t>();  // qb
-      InvertedLists(ivf.header, ivf.nlist, code_size);
+      InvertedLists(ivf.header, ivf.nlist, code_size, rows);
       return ivf.header;
     }
     if (tag == FourCC("IwPQ") || tag == FourCC("IwPf")) {
       in_.Rewind(4);
-      return IvfPqAny(depth);
+      return IvfPqAny(depth, rows);
     }
     ThrowFaiss("cannot read " + name_ + ": index type '" + TagText(tag) +
                    "' is not one faiss-native reads yet (at byte " + std::to_string(in_.Offset() - 4) + ")",
@@ -492,6 +527,7 @@ class Checker {
 
   void Transform(int depth) {
     if (depth > kMaxNesting) Fail("transforms nested more than " + std::to_string(kMaxNesting) + " deep");
+    int32_t remap_max = -1;  // largest source dimension a RemapDimensionsTransform names
     uint32_t tag = Tag();
     if (tag == FourCC("VNrm")) {
       Get<float>();
@@ -511,7 +547,10 @@ class Checker {
     } else if (tag == FourCC("VCnt")) {
       SkipVector(4, "centering mean");
     } else if (tag == FourCC("RmDT")) {
-      SkipVector(4, "dimension map");
+      // Input dimensions by output position (negative: a zero). Faiss checks
+      // only the map's length, then indexes vectors with it both ways.
+      uint64_t entries = VectorCount(4, "dimension map");
+      ForEach<int32_t>(entries, [&](uint64_t, int32_t source) { remap_max = std::max(remap_max, source); });
     } else {
       ThrowFaiss("cannot read " + name_ + ": vector transform '" + TagText(tag) +
                      "' is not one faiss-native reads yet (at byte " + std::to_string(in_.Offset() - 4) + ")",
@@ -520,6 +559,7 @@ class Checker {
     int32_t d_in = Get<int32_t>();
     int32_t d_out = Get<int32_t>();
     if (d_in < 1 || d_in > kMaxDimension || d_out < 1 || d_out > kMaxDimension) Fail("transform dimensions are outside 1..65536");
+    if (remap_max >= d_in) Fail("dimension map names input dimension " + std::to_string(remap_max) + " of " + std::to_string(d_in));
     Bool("transform is_trained");
   }
 
@@ -533,7 +573,12 @@ class Checker {
     Get<float>();    // its argument
     if (Get<uint64_t>() != uint64_t(index.d)) Fail("scalar quantizer dimension differs from the index");
     uint64_t code_size = Get<uint64_t>();
-    if (code_size < 1 || code_size > uint64_t(index.d) * 4) Fail("scalar quantizer code size is outside 1..4·dimension");
+    // Faiss derives the code size from the type and keeps the stored codes:
+    // a stored size that differs would have searches read past them.
+    faiss::ScalarQuantizer derived(size_t(index.d), faiss::ScalarQuantizer::QuantizerType(qtype));
+    if (code_size < 1 || code_size != derived.code_size) {
+      Fail("scalar quantizer code size " + std::to_string(code_size) + " is not the " + std::to_string(derived.code_size) + " its type gives");
+    }
     uint64_t trained = VectorCount(4, "scalar quantizer ranges");
     if (trained > 2 * uint64_t(index.d)) Fail("scalar quantizer ranges have the wrong size");
     SkipElements(trained, 4);
@@ -543,34 +588,90 @@ class Checker {
   uint64_t RaBitQuantizerFields(const Header& index, bool multi_bit) {
     if (Get<uint64_t>() != uint64_t(index.d)) Fail("RaBitQ dimension differs from the index");
     uint64_t code_size = Get<uint64_t>();
-    if (code_size < 1 || code_size > uint64_t(index.d) * 2 + 64) Fail("RaBitQ code size is out of range");
     int32_t metric = Get<int32_t>();
     if (metric != kMetricL2 && metric != kMetricInnerProduct) Fail("RaBitQ metric is not L2 or inner product");
-    if (multi_bit) {
-      uint64_t bits = Get<uint64_t>();
-      if (bits < 1 || bits > 9) Fail("RaBitQ bits per dimension are outside 1..9");
+    uint64_t bits = multi_bit ? Get<uint64_t>() : 1;
+    if (bits < 1 || bits > 9) Fail("RaBitQ bits per dimension are outside 1..9");
+    // As for the scalar quantizer: Faiss trusts the stored size for flat
+    // codes and derives it from the bits for inverted lists.
+    uint64_t derived = faiss::RaBitQuantizer().compute_code_size(size_t(index.d), bits);
+    if (code_size != derived) {
+      Fail("RaBitQ code size " + std::to_string(code_size) + " is not the " + std::to_string(derived) + " its bits give");
     }
     return code_size;
   }
 
+  // Faiss checks each array on its own (levels, offsets, neighbour ids in
+  // range); a search also trusts that the entry point lives on max_level and
+  // that a node linked at level l has a level l: otherwise neighbor_range()
+  // reads past the node's slots, past the end of the array for the last node.
   void Hnsw(const Header& graph) {
     SkipVector(8, "HNSW level probabilities");
     uint64_t levels_cum = VectorCount(4, "HNSW neighbours per level");
     if (levels_cum > 64) Fail("HNSW has more than 63 levels");
-    SkipElements(levels_cum, 4);
-    uint64_t levels = VectorCount(4, "HNSW levels");
-    if (levels != uint64_t(graph.ntotal)) Fail("HNSW levels count differs from the vector count");
-    SkipElements(levels, 4);
+    std::vector<int32_t> cum(levels_cum);
+    for (uint64_t i = 0; i < levels_cum; i++) {
+      cum[i] = Get<int32_t>();
+      if (i == 0 ? cum[i] != 0 : cum[i] < cum[i - 1]) Fail("HNSW neighbours per level do not start at 0 and grow");
+    }
+    uint64_t n = VectorCount(4, "HNSW levels");
+    if (n != uint64_t(graph.ntotal)) Fail("HNSW levels count differs from the vector count");
+    std::vector<uint8_t> levels(n);  // 1 + a node's top level, < levels_cum <= 64
+    ForEach<int32_t>(n, [&](uint64_t i, int32_t level) {
+      if (level < 1 || uint64_t(level) >= levels_cum) Fail("HNSW node " + std::to_string(i) + " has level " + std::to_string(level) + ", outside the graph's levels");
+      levels[i] = uint8_t(level);
+    });
     uint64_t offsets = VectorCount(8, "HNSW offsets");
-    if (offsets != levels + 1) Fail("HNSW offsets count is not the vector count + 1");
-    SkipElements(offsets, 8);
-    SkipVector(4, "HNSW neighbours");
-    Get<int32_t>();  // entry point
-    Get<int32_t>();  // max level
+    if (offsets != n + 1) Fail("HNSW offsets count is not the vector count + 1");
+    uint64_t slots = 0;
+    ForEach<uint64_t>(offsets, [&](uint64_t i, uint64_t offset) {
+      if (offset != slots) Fail("HNSW offsets do not follow the nodes' levels");
+      if (i < n) slots += uint64_t(cum[levels[i]]);
+    });
+    uint64_t neighbours = VectorCount(4, "HNSW neighbours");
+    if (neighbours < slots) Fail("HNSW neighbours are fewer than the nodes' slots");
+    uint64_t node = 0, slot = 0;
+    int level = 0;
+    ForEach<int32_t>(slots, [&](uint64_t, int32_t id) {
+      while (slot == uint64_t(cum[levels[node]])) {  // nodes with no slots at all
+        node++;
+        slot = 0;
+        level = 0;
+      }
+      while (slot >= uint64_t(cum[level + 1])) level++;
+      if (id < -1 || (id >= 0 && uint64_t(id) >= n)) Fail("HNSW neighbour id " + std::to_string(id) + " is outside the graph");
+      if (id >= 0 && levels[id] <= level) {
+        Fail("HNSW node " + std::to_string(node) + " links at level " + std::to_string(level) + " to node " + std::to_string(id) + ", which is not on that level");
+      }
+      if (++slot == uint64_t(cum[levels[node]])) {
+        node++;
+        slot = 0;
+        level = 0;
+      }
+    });
+    SkipElements(neighbours - slots, 4);
+    int32_t entry_point = Get<int32_t>();
+    int32_t max_level = Get<int32_t>();
+    if (entry_point < -1 || (entry_point >= 0 && uint64_t(entry_point) >= n)) Fail("HNSW entry point is outside the graph");
+    if (entry_point >= 0 && max_level >= int32_t(levels[entry_point])) Fail("HNSW entry point is not on the graph's top level");
     Get<int32_t>();  // efConstruction
+    // Every search allocates efSearch candidates up front (8 bytes each, per
+    // query in flight), however few vectors the graph holds.
     int32_t ef_search = Get<int32_t>();
-    if (ef_search < 1 || ef_search > (1 << 30)) Fail("HNSW efSearch is outside 1..2^30");
+    if (ef_search < 1 || ef_search > (1 << 20)) Fail("HNSW efSearch " + std::to_string(ef_search) + " is outside 1..2^20");
     Get<int32_t>();  // deprecated upper_beam
+  }
+
+  // Calls visit(i, element) for count elements, read in blocks.
+  template <typename T, typename Visit>
+  void ForEach(uint64_t count, Visit&& visit) {
+    T block[4096];
+    for (uint64_t done = 0; done < count;) {
+      uint64_t take = std::min<uint64_t>(count - done, 4096);
+      if (!in_.Read(block, take * sizeof(T))) Fail("the data ends early");
+      for (uint64_t j = 0; j < take; j++) visit(done + j, block[j]);
+      done += take;
+    }
   }
 
   struct IvfHead {
@@ -584,7 +685,7 @@ class Checker {
     uint64_t nlist = Get<uint64_t>();
     if (nlist < 1 || nlist > (uint64_t(1) << 31)) Fail("nlist " + std::to_string(nlist) + " is outside 1..2^31");
     if (Get<uint64_t>() < 1) Fail("nprobe is 0");
-    Header quantizer = AnyIndex(depth + 1);
+    Header quantizer = AnyIndex(depth + 1, nlist);
     if (quantizer.d != header.d) Fail("coarse quantizer dimension differs from the index");
     if (header.is_trained && uint64_t(quantizer.ntotal) != nlist) {
       Fail("a trained index needs nlist (" + std::to_string(nlist) + ") coarse centroids, found " +
@@ -595,16 +696,16 @@ class Checker {
   }
 
   // IVF-PQ (8-bit style or FastScan) with any coarse quantizer.
-  Header IvfPqAny(int depth) {
+  Header IvfPqAny(int depth, uint64_t rows) {
     bool fast_scan = Tag() == FourCC("IwPf");
     IvfHead ivf = IvfHeader(depth);
-    IvfPqBody(ivf.header, ivf.nlist, fast_scan);
+    IvfPqBody(ivf.header, ivf.nlist, fast_scan, rows);
     return ivf.header;
   }
 
   const IndexFileFacts& facts() const { return facts_; }
 
-  void OnDiskLists(const Header& ivf, uint64_t nlist, uint64_t code_size) {
+  void OnDiskLists(const Header& ivf, uint64_t nlist, uint64_t code_size, uint64_t rows) {
     facts_.on_disk_lists = true;
     if (Get<uint64_t>() != nlist) Fail("inverted lists count differs from nlist");
     if (Get<uint64_t>() != code_size) Fail("inverted lists code size differs from the PQ");
@@ -616,12 +717,14 @@ class Checker {
     uint64_t entry = code_size + 8;
     uint64_t total = 0;
     uint64_t end = 0;  // furthest byte any list reaches in the data file
+    std::vector<std::pair<uint64_t, uint64_t>> id_spans;  // (where a list's ids start, count), when checked
     for (uint64_t i = 0; i < lists; i++) {
       List list = Get<List>();
       if (list.size > list.capacity) Fail("an on-disk list is larger than its capacity");
       if (list.capacity > (std::numeric_limits<uint64_t>::max() - list.offset) / entry) Fail("an on-disk list overflows");
       end = std::max(end, list.offset + list.capacity * entry);
       total += list.size;
+      if (rows != kAnyLabels && list.size > 0) id_spans.emplace_back(list.offset + list.capacity * code_size, list.size);
     }
     if (total != uint64_t(ivf.ntotal)) Fail("on-disk lists hold a different number of entries than the index says");
     uint64_t slots = VectorCount(16, "on-disk free slots");
@@ -647,6 +750,30 @@ class Checker {
     if (!S_ISREG(info.st_mode) || uint64_t(info.st_size) < totsize) {
       Fail("the data file '" + data_file + "' is shorter than the " + std::to_string(totsize) + " bytes the index maps");
     }
+    if (!id_spans.empty()) DataFileLabels(data_file, id_spans, rows);
+  }
+
+  // Ids of on-disk lists live in the data file (each list: codes, then ids).
+  void DataFileLabels(const std::string& data_file, const std::vector<std::pair<uint64_t, uint64_t>>& spans, uint64_t rows) {
+    FILE* file = std::fopen(data_file.c_str(), "rb");
+    if (file == nullptr) {
+      ThrowFaiss("cannot open the inverted-list data file '" + data_file + "' of " + name_ + ": " + std::strerror(errno),
+                 codes::kIo);
+    }
+    int64_t block[4096];
+    bool ok = true;
+    for (const auto& [start, count] : spans) {
+      ok = fseeko(file, off_t(start), SEEK_SET) == 0;
+      for (uint64_t done = 0; ok && done < count;) {
+        uint64_t take = std::min<uint64_t>(count - done, 4096);
+        ok = std::fread(block, sizeof(int64_t), take, file) == take;
+        for (uint64_t j = 0; ok && j < take; j++) ok = block[j] >= 0 && uint64_t(block[j]) < rows;
+        done += take;
+      }
+      if (!ok) break;
+    }
+    std::fclose(file);
+    if (!ok) Fail("the data file '" + data_file + "' holds a list label that is not a row below " + std::to_string(rows) + " as its wrapper needs");
   }
 
  private:

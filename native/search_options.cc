@@ -134,7 +134,10 @@ faiss::SearchParameters* SearchParametersTree::For(const faiss::Index* index, co
     } else {
       params = Make<faiss::SearchParametersIVF>();
     }
-    params->nprobe = o.nprobe >= 0 ? static_cast<size_t>(o.nprobe) : ivf->nprobe;
+    // FastScan does not clamp nprobe to nlist itself, and hands it to the
+    // quantizer as k: an nprobe of 2^26 would allocate that much per query.
+    size_t nprobe = o.nprobe >= 0 ? static_cast<size_t>(o.nprobe) : ivf->nprobe;
+    params->nprobe = std::min(nprobe, ivf->nlist);
     params->max_codes = o.max_codes >= 0 ? static_cast<size_t>(o.max_codes) : ivf->max_codes;
     params->quantizer_params = For(ivf->quantizer, nullptr, true);
     params->sel = const_cast<faiss::IDSelector*>(selector);

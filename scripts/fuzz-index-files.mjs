@@ -5,11 +5,15 @@
 //
 // Builds base indexes of several shapes with the public API, derives mutated
 // files from them (bit flips, byte sets, truncations, inflated size fields,
-// swapped fourcc tags, splices, insertions/deletions, targeted direct-map and
-// on-disk edits), and loads every case three ways: IndexIVFPQ.fromBuffer(buf),
-// readSync(file) and readSync(file, { mmap: true }). A case that loads must
-// then search (and reconstruct, range-search, round-trip through toBuffer)
-// without error or with a FaissError.
+// swapped fourcc tags, splices, insertions/deletions, targeted direct-map,
+// HNSW-graph, id and on-disk edits), and loads every case three ways: from a
+// buffer, readSync(file) and readSync(file, { mmap: true }). IndexIVFPQ bases
+// load through IndexIVFPQ; bases made with Index.fromFactory (flat, HNSW, IVF,
+// SQ, PQ, RaBitQ, pre-transforms, refinement), and the IndexIVFPQ files once
+// more ('<name>@index'), through Index. A case that loads
+// must then search (plain, with a filter and with wider parameters),
+// range-search, reconstruct and round-trip through toBuffer without error or
+// with a FaissError.
 //
 // Cases run in child processes, many per child, each case/variant logged to a
 // file before it starts so a crash is attributed. Children run under
@@ -20,10 +24,11 @@
 // `--replay <file>` re-runs one in-process.
 //
 // Options: --cases N (10000)  --seed S (1)  --jobs J (2)  --per-child N (400)
+//   --bases ivfpq|factory|all (all): IndexIVFPQ's bases and reader, Index's, or both
 //   --timeout MS per variant (15000)  --rss-limit-mb (1024)  --vmem-kb (4000000; 0: none)
 //   --package DIR (the faiss-native to test; default this repository)
 //   --repro-dir DIR  --json FILE (machine-readable summary)  --work DIR  --keep  --quiet
-//   --replay FILE [--variant buffer|file|mmap]
+//   --replay FILE [--variant buffer|file|mmap] [--reader ivfpq|index (default: from FILE's .json)]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -36,6 +41,8 @@ const SCRIPT = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(SCRIPT), '..');
 const VARIANTS = ['buffer', 'file', 'mmap'];
 const VARIANT_LABELS = { buffer: 'fromBuffer', file: 'readSync', mmap: 'readSync mmap' };
+// Which class loads a base's cases: IndexIVFPQ (its strict grammar) or the generic Index.
+const READERS = ['ivfpq', 'index'];
 
 // ---------------------------------------------------------------- options
 
@@ -44,7 +51,7 @@ function parseArgs(argv) {
     cases: 10000, seed: 1, jobs: 2, perChild: 400, timeout: 15000, rssLimitMb: 1024,
     vmemKb: 4000000, package: ROOT, reproDir: '/tmp/faiss-fuzz-repro', json: undefined,
     work: undefined, keep: false, quiet: false, replay: undefined, variant: undefined,
-    child: false, from: 0, to: 0, startVariant: 0, log: undefined,
+    child: false, from: 0, to: 0, startVariant: 0, log: undefined, bases: 'all', reader: undefined,
   };
   const numeric = new Set(['cases', 'seed', 'jobs', 'perChild', 'timeout', 'rssLimitMb', 'vmemKb', 'from', 'to', 'startVariant']);
   for (let i = 0; i < argv.length; i++) {
@@ -62,6 +69,8 @@ function parseArgs(argv) {
     if (numeric.has(key) && !Number.isFinite(options[key])) throw new Error(`${arg} needs a number`);
   }
   options.package = path.resolve(options.package);
+  if (!['ivfpq', 'factory', 'all'].includes(options.bases)) throw new Error('--bases takes ivfpq, factory or all');
+  if (options.reader !== undefined && !READERS.includes(options.reader)) throw new Error('--reader takes ivfpq or index');
   if (/libasan/.test(process.env.LD_PRELOAD ?? '') && !argv.includes('--vmem-kb')) {
     // ASan reserves terabytes of address space: ulimit -v would stop it
     // starting. scripts/asan.sh caps allocations through ASAN_OPTIONS instead.
@@ -132,6 +141,39 @@ const SHAPES = [
   { name: 'cosine-fastscan-refine-sq8', dimension: 12, nlist: 4, m: 3, nbits: 4, metric: 'cosine', fastScan: true, refine: 'sq8', train: true, add: 70 },
 ];
 
+// Bases for the generic Index reader, one per file grammar it accepts: flat,
+// id maps, HNSW with flat / SQ / PQ storage (and an empty graph), IVF with
+// flat / SQ / PQ / FastScan / RaBitQ lists and a flat or HNSW coarse quantizer,
+// pre-transforms (L2 norm, OPQ, PCA + rotation, random rotation, padding),
+// refinement, stand-alone SQ / PQ / RaBitQ, every metric, untrained indexes.
+// trainCount: 8-bit PQ k-means wants 39 × 256 points; others need far fewer.
+const FACTORY_SHAPES = [
+  { name: 'flat', dimension: 8, factory: 'Flat', add: 200, ids: true },
+  { name: 'flat-ip', dimension: 12, factory: 'Flat', metric: 'ip', add: 100 },
+  { name: 'hnsw-flat', dimension: 8, factory: 'HNSW8', add: 300, ids: true },
+  { name: 'hnsw-empty', dimension: 8, factory: 'HNSW8', add: 0 },
+  { name: 'hnsw-sq8', dimension: 8, factory: 'HNSW8_SQ8', add: 200 },
+  { name: 'hnsw-pq', dimension: 8, factory: 'HNSW8_PQ2x4np', add: 150, ids: true },
+  { name: 'cosine-hnsw', dimension: 8, factory: 'HNSW8', metric: 'cosine', add: 150, ids: true },
+  { name: 'ivf-flat', dimension: 8, factory: 'IVF8,Flat', add: 300, ids: true },
+  { name: 'ivf-sq8', dimension: 12, factory: 'IVF8,SQ8', add: 200 },
+  { name: 'ivf-pq', dimension: 8, factory: 'IVF4,PQ4np', add: 200, ids: true, trainCount: 10000 },
+  { name: 'ivf-pq-fastscan-rflat', dimension: 8, factory: 'IVF8,PQ4x4fs,RFlat', add: 150, ids: true },
+  { name: 'opq-ivf-pq', dimension: 8, factory: 'OPQ4_8,IVF4,PQ4x4np', add: 150, quietTraining: true },
+  { name: 'pcar-ivf-flat', dimension: 12, factory: 'PCAR8,IVF4,Flat', add: 100, ids: true },
+  { name: 'ivf-hnsw-flat', dimension: 8, factory: 'IVF8_HNSW4,Flat', add: 200 },
+  { name: 'ivf-rabitq', dimension: 16, factory: 'IVF8,RaBitQ', add: 200, ids: true },
+  { name: 'ivf-rabitq4', dimension: 16, factory: 'IVF4,RaBitQ4', metric: 'ip', add: 80 },
+  { name: 'sq8', dimension: 8, factory: 'SQ8', add: 200, ids: true },
+  { name: 'pq', dimension: 8, factory: 'PQ4np', add: 200, trainCount: 10000 },
+  { name: 'rabitq', dimension: 16, factory: 'RaBitQ', add: 100, ids: true },
+  { name: 'rabitq4', dimension: 16, factory: 'RaBitQ4', add: 60 },
+  { name: 'rr-flat', dimension: 8, factory: 'RR8,Flat', add: 100 },
+  { name: 'pad-flat', dimension: 8, factory: 'Pad16,Flat', add: 50, ids: true },
+  { name: 'ivf-sq8-untrained', dimension: 8, factory: 'IVF8,SQ8', train: false, add: 0 },
+  { name: 'opq-ivf-pq-untrained', dimension: 8, factory: 'OPQ4_8,IVF4,PQ4x4np', train: false, add: 0 },
+];
+
 /**
  * Where case files are written and reproducers saved: also home of the on-disk
  * base's data file, which an index may only name in its own directory.
@@ -140,7 +182,18 @@ function caseDirectory(options) {
   return path.join(options.reproDir, `seed${options.seed}`);
 }
 
-function buildBases(lib, work, caseDir) {
+function buildBases(lib, work, caseDir, which) {
+  const ivfpq = buildIvfpqBases(lib, work, caseDir);
+  if (which === 'ivfpq') return ivfpq;
+  const bases = which === 'all' ? [...ivfpq] : [];
+  bases.push(...buildFactoryBases(lib, work));
+  // Index reads IndexIVFPQ's files too, and they carry what no factory string
+  // makes: direct maps, on-disk lists, 'sprs' list sizes, IDMap2 over a refined IVF.
+  if (typeof lib.Index?.readSync === 'function') bases.push(...ivfpq.map((b) => ({ ...b, name: `${b.name}@index`, reader: 'index' })));
+  return bases;
+}
+
+function buildIvfpqBases(lib, work, caseDir) {
   const bases = [];
   for (const [i, shape] of SHAPES.entries()) {
     const { dimension, nlist, m, nbits, metric, directMap = false, refine, fastScan } = shape;
@@ -181,25 +234,61 @@ function buildBases(lib, work, caseDir) {
       index.writeSync(file);
     }
     index.dispose();
-    bases.push({ name: shape.name, file });
+    bases.push({ name: shape.name, file, reader: 'ivfpq' });
+  }
+  return bases;
+}
+
+function buildFactoryBases(lib, work) {
+  if (typeof lib.Index?.fromFactory !== 'function') {
+    process.stderr.write('fuzz: skipping the factory bases: this faiss-native has no Index class\n');
+    return [];
+  }
+  const bases = [];
+  for (const [i, shape] of FACTORY_SHAPES.entries()) {
+    const { name, dimension, factory, metric = 'l2', train = true, add, ids = false, trainCount = 1000 } = shape;
+    const index = lib.Index.fromFactory(dimension, factory, { metric });
+    if (train && !index.isTrained) {
+      // OPQ trains an inner 256-centroid PQ: the 10,000 points that silence
+      // Faiss's k-means warning take 10 s, and 1,000 make as valid a file.
+      const emitWarning = process.emitWarning;
+      if (shape.quietTraining) process.emitWarning = () => {};
+      try {
+        index.trainSync(floats(trainCount * dimension, 3000 + i), { threads: 1 });
+      } finally {
+        process.emitWarning = emitWarning;
+      }
+    }
+    if (add > 0) {
+      const vectors = floats(add * dimension, 4000 + i);
+      if (ids) index.addWithIdsSync(vectors, BigInt64Array.from({ length: add }, (_, j) => 1_000_003n * BigInt(j) + 17n), { threads: 1 });
+      else index.addSync(vectors, { threads: 1 });
+    }
+    const file = path.join(work, `base-${name}.index`);
+    index.writeSync(file);
+    index.dispose();
+    bases.push({ name, file, reader: 'index' });
   }
   return bases;
 }
 
 function loadBases(list) {
-  return list.map(({ name, file }) => {
+  return list.map(({ name, file, reader }) => {
     const bytes = fs.readFileSync(file);
-    return { name, bytes, fields: describeLayout(bytes) };
+    return { name, reader, bytes, fields: describeLayout(bytes) };
   });
 }
 
 // ---------------------------------------------------------------- file layout
 
 /**
- * The fields of a Faiss 1.7.3 index file, as faiss::read_index consumes them,
- * for the subset faiss-native writes: IxPT (+ VNrm), IwPQ, IwPf (FastScan), IxF2/IxFI/IxFl,
- * direct maps, ProductQuantizer, ilar/il00/ilod/ilbl inverted lists.
- * type: fourcc | i32 | i64 | u64 | size (an 8-byte element count) | u8 | f32 | bulk | name
+ * The fields of a Faiss index file, as faiss::read_index consumes them
+ * (faiss/impl/index_write.cpp), for every type faiss-native reads: IxF2/IxFI/IxFl,
+ * IxMp/IxM2, IxPT (VNrm, LTra, rrot, Pcam, VCnt, RmDT), IxRF, IxSQ, IxPq, Ixrq/Ixrr,
+ * IHNf/IHNs/IHNp/IH00 (storage nested or 'null'), IwFl, IwSq, IwPQ, IwPf, Iwrq/Iwrr,
+ * direct maps, ilar/il00/ilod/ilbl inverted lists. Nested indexes carry a prefix:
+ * 'q.' (coarse quantizer), 'refine.', 'storage.' (HNSW).
+ * type: fourcc | i32 | i64 | u64 | size (an 8-byte element count) | u8 | f32 | bulk | ids | name
  */
 export function describeLayout(buf) {
   const fields = [];
@@ -215,10 +304,10 @@ export function describeLayout(buf) {
     field(name, 4, 'fourcc');
     return value;
   };
-  const vector = (name, elementSize) => {
+  const vector = (name, elementSize, type = 'bulk') => {
     const n = Number(u64());
     field(`${name}.size`, 8, 'size');
-    if (n > 0) field(`${name}.data`, n * elementSize, 'bulk');
+    if (n > 0) field(`${name}.data`, n * elementSize, type);
     return n;
   };
   const header = (p) => {
@@ -284,7 +373,7 @@ export function describeLayout(buf) {
       field('ilbl.n_per_block', 8, 'u64');
       field('ilbl.block_size', 8, 'u64');
       for (let i = 0; i < nlist; i++) {
-        vector('ilbl.list[].ids', 8);
+        vector('ilbl.list[].ids', 8, 'ids');
         vector('ilbl.list[].codes', 1);
       }
       return;
@@ -308,57 +397,137 @@ export function describeLayout(buf) {
     }
     throw new Error(`layout: unknown inverted lists '${t}'`);
   };
+  const transform = () => {
+    const vt = tag('vt.fourcc');
+    if (vt === 'VNrm') {
+      field('VNrm.norm', 4, 'f32');
+    } else if (vt === 'LTra' || vt === 'rrot' || vt === 'Pcam') {
+      if (vt === 'Pcam') {
+        field('Pcam.eigen_power', 4, 'f32');
+        field('Pcam.epsilon', 4, 'f32');
+        field('Pcam.random_rotation', 1, 'u8');
+        field('Pcam.balanced_bins', 4, 'i32');
+        vector('Pcam.mean', 4);
+        vector('Pcam.eigenvalues', 4);
+        vector('Pcam.PCAMat', 4);
+      }
+      field(`${vt}.have_bias`, 1, 'u8');
+      vector(`${vt}.A`, 4);
+      vector(`${vt}.b`, 4);
+    } else if (vt === 'VCnt') {
+      vector('VCnt.mean', 4);
+    } else if (vt === 'RmDT') {
+      vector('RmDT.map', 4);
+    } else {
+      throw new Error(`layout: unknown transform '${vt}'`);
+    }
+    field(`${vt}.d_in`, 4, 'i32');
+    field(`${vt}.d_out`, 4, 'i32');
+    field(`${vt}.is_trained`, 1, 'u8');
+  };
+  const productQuantizer = (p) => {
+    field(`${p}.d`, 8, 'u64');
+    field(`${p}.M`, 8, 'u64');
+    field(`${p}.nbits`, 8, 'u64');
+    vector(`${p}.centroids`, 4);
+  };
+  const scalarQuantizer = (p) => {
+    field(`${p}.qtype`, 4, 'i32');
+    field(`${p}.rangestat`, 4, 'i32');
+    field(`${p}.rangestat_arg`, 4, 'f32');
+    field(`${p}.d`, 8, 'u64');
+    field(`${p}.code_size`, 8, 'u64');
+    vector(`${p}.trained`, 4);
+  };
+  const rabitQuantizer = (p, multiBit) => {
+    field(`${p}.d`, 8, 'u64');
+    field(`${p}.code_size`, 8, 'u64');
+    field(`${p}.metric`, 4, 'i32');
+    if (multiBit) field(`${p}.nb_bits`, 8, 'u64');
+  };
+  // IndexIVF's header: index header, nlist, nprobe, coarse quantizer, direct map.
+  const ivfHeader = (ctx, t) => {
+    header(`${ctx}${t}`);
+    field(`${ctx}${t}.nlist`, 8, 'u64');
+    field(`${ctx}${t}.nprobe`, 8, 'u64');
+    index(`${ctx}q.`);
+    directMap();
+  };
   const index = (ctx = '') => {
     const t = tag(`${ctx}index.fourcc`);
     if (t === 'IxPT') {
       header(`${ctx}IxPT`);
       const nt = buf.readInt32LE(o);
       field(`${ctx}IxPT.ntransforms`, 4, 'i32');
-      for (let i = 0; i < nt; i++) {
-        const vt = tag('vt.fourcc');
-        if (vt !== 'VNrm') throw new Error(`layout: unknown transform '${vt}'`);
-        field('VNrm.norm', 4, 'f32');
-        field('VNrm.d_in', 4, 'i32');
-        field('VNrm.d_out', 4, 'i32');
-        field('VNrm.is_trained', 1, 'u8');
-      }
+      for (let i = 0; i < nt; i++) transform();
       index(ctx);
-    } else if (t === 'IxM2') {
-      header('IxM2');
+    } else if (t === 'IxM2' || t === 'IxMp') {
+      header(`${ctx}${t}`);
       index(ctx);
-      vector('IxM2.id_map', 8);
+      vector(`${ctx}${t}.id_map`, 8, 'ids');
     } else if (t === 'IxRF') {
-      header('IxRF');
+      header(`${ctx}IxRF`);
       index(ctx);
-      index('refine.');
-      field('IxRF.k_factor', 4, 'f32');
+      index(`${ctx}refine.`);
+      field(`${ctx}IxRF.k_factor`, 4, 'f32');
     } else if (t === 'IxSQ') {
       header(`${ctx}IxSQ`);
-      field(`${ctx}IxSQ.qtype`, 4, 'i32');
-      field(`${ctx}IxSQ.rangestat`, 4, 'i32');
-      field(`${ctx}IxSQ.rangestat_arg`, 4, 'f32');
-      field(`${ctx}IxSQ.d`, 8, 'u64');
-      field(`${ctx}IxSQ.code_size`, 8, 'u64');
-      vector(`${ctx}IxSQ.trained`, 4);
+      scalarQuantizer(`${ctx}IxSQ`);
       vector(`${ctx}IxSQ.codes`, 1);
+    } else if (t === 'IxPq') {
+      header(`${ctx}IxPq`);
+      productQuantizer(`${ctx}pq`);
+      vector(`${ctx}IxPq.codes`, 1);
+      field(`${ctx}IxPq.search_type`, 4, 'i32');
+      field(`${ctx}IxPq.encode_signs`, 1, 'u8');
+      field(`${ctx}IxPq.polysemous_ht`, 4, 'i32');
+    } else if (t === 'Ixrq' || t === 'Ixrr') {
+      header(`${ctx}${t}`);
+      rabitQuantizer(`${ctx}rabitq`, t === 'Ixrr');
+      vector(`${ctx}${t}.codes`, 1);
+      vector(`${ctx}${t}.center`, 4);
+      field(`${ctx}${t}.qb`, 1, 'u8');
+    } else if (t === 'IHNf' || t === 'IHNs' || t === 'IHNp' || t === 'IH00') {
+      header(`${ctx}${t}`);
+      vector(`${ctx}HNSW.assign_probas`, 8);
+      vector(`${ctx}HNSW.cum_nneighbor_per_level`, 4);
+      vector(`${ctx}HNSW.levels`, 4);
+      vector(`${ctx}HNSW.offsets`, 8);
+      vector(`${ctx}HNSW.neighbors`, 4);
+      field(`${ctx}HNSW.entry_point`, 4, 'i32');
+      field(`${ctx}HNSW.max_level`, 4, 'i32');
+      field(`${ctx}HNSW.efConstruction`, 4, 'i32');
+      field(`${ctx}HNSW.efSearch`, 4, 'i32');
+      field(`${ctx}HNSW.upper_beam`, 4, 'i32');
+      if (buf.toString('latin1', o, o + 4) === 'null') tag(`${ctx}storage.index.fourcc`);
+      else index(`${ctx}storage.`);
+    } else if (t === 'IwFl') {
+      ivfHeader(ctx, t);
+      invertedLists();
+    } else if (t === 'IwSq') {
+      ivfHeader(ctx, t);
+      scalarQuantizer(`${ctx}IwSq.sq`);
+      field(`${ctx}IwSq.code_size`, 8, 'u64');
+      field(`${ctx}IwSq.by_residual`, 1, 'u8');
+      invertedLists();
+    } else if (t === 'Iwrq' || t === 'Iwrr') {
+      ivfHeader(ctx, t);
+      rabitQuantizer(`${ctx}rabitq`, t === 'Iwrr');
+      field(`${ctx}${t}.code_size`, 8, 'u64');
+      field(`${ctx}${t}.by_residual`, 1, 'u8');
+      field(`${ctx}${t}.qb`, 1, 'u8');
+      invertedLists();
     } else if (t === 'IwPQ' || t === 'IwPf') {
-      header(t);
-      field(`${t}.nlist`, 8, 'u64');
-      field(`${t}.nprobe`, 8, 'u64');
-      index('q.');
-      directMap();
-      field(`${t}.by_residual`, 1, 'u8');
-      field(`${t}.code_size`, 8, 'u64');
+      ivfHeader(ctx, t);
+      field(`${ctx}${t}.by_residual`, 1, 'u8');
+      field(`${ctx}${t}.code_size`, 8, 'u64');
       if (t === 'IwPf') {
-        field('IwPf.bbs', 4, 'i32');
-        field('IwPf.M2', 8, 'u64');
-        field('IwPf.implem', 4, 'i32');
-        field('IwPf.qbs2', 8, 'u64');
+        field(`${ctx}IwPf.bbs`, 4, 'i32');
+        field(`${ctx}IwPf.M2`, 8, 'u64');
+        field(`${ctx}IwPf.implem`, 4, 'i32');
+        field(`${ctx}IwPf.qbs2`, 8, 'u64');
       }
-      field('pq.d', 8, 'u64');
-      field('pq.M', 8, 'u64');
-      field('pq.nbits', 8, 'u64');
-      vector('pq.centroids', 4);
+      productQuantizer(`${ctx}pq`);
       invertedLists();
     } else if (t === 'IxF2' || t === 'IxFI' || t === 'IxFl') {
       header(`${ctx}IxF`);
@@ -391,6 +560,17 @@ const FOURCCS = [
   'IwPQ', 'IwPf', 'IvPQ', 'IwQR', 'IvQR', 'IxF2', 'IxFI', 'IxFl', 'IxPT', 'VNrm', 'ilar', 'il00', 'ilod', 'ilbl',
   'full', 'sprs', 'IxM2', 'IxMp', 'IxRF', 'IxSQ', 'IwFl', 'IwSQ', 'IxHE', 'Imiq', 'IHNf', 'IxMo', 'LTra', 'VCnt',
   'rrot', 'IxPQ', 'IwFP',
+  // read by Index
+  'IwSq', 'IxPq', 'Ixrq', 'Ixrr', 'Iwrq', 'Iwrr', 'IHNs', 'IHNp', 'IH00', 'Pcam', 'RmDT', 'null',
+  // known to Faiss, refused by the structural check
+  'IxHe', 'IHN2', 'IHc2', 'IHfP', 'IPfs', 'Irfn', 'IwRQ', 'IxRq', 'IwFd', 'IxRP', 'HRot', 'Viqt', 'PCAm', 'ilpn',
+];
+
+// Tags whose bodies look alike: a swap inside a group passes more of the walk.
+const FOURCC_SIBLINGS = [
+  ['IxF2', 'IxFI', 'IxFl'], ['IxM2', 'IxMp'], ['IHNf', 'IHNs', 'IHNp', 'IH00'], ['Ixrq', 'Ixrr'], ['Iwrq', 'Iwrr'],
+  ['IwFl', 'IwSq', 'IwPQ', 'IwPf'], ['IxSQ', 'IxPq'], ['LTra', 'rrot', 'Pcam'], ['VNrm', 'VCnt', 'RmDT'],
+  ['ilar', 'ilbl', 'ilod', 'il00'], ['full', 'sprs'],
 ];
 
 function interesting64(random, current, fileLength) {
@@ -485,8 +665,14 @@ const MUTATORS = {
     const tags = base.fields.filter((f) => f.type === 'fourcc');
     const f = random.pick(tags);
     const current = base.bytes.toString('latin1', f.off, f.off + 4);
+    const siblings = FOURCC_SIBLINGS.find((group) => group.includes(current))?.filter((t) => t !== current) ?? [];
     const others = FOURCCS.filter((t) => t !== current);
-    const replacement = random.chance(0.9) ? random.pick(others) : String.fromCharCode(...Array.from({ length: 4 }, () => 32 + random.int(95)));
+    const replacement =
+      siblings.length > 0 && random.chance(0.4)
+        ? random.pick(siblings)
+        : random.chance(0.9)
+          ? random.pick(others)
+          : String.fromCharCode(...Array.from({ length: 4 }, () => 32 + random.int(95)));
     bytes.write(replacement, f.off, 'latin1');
     return { bytes, what: `${f.name} '${current}' -> '${replacement}'`, sites: [f.name] };
   },
@@ -531,15 +717,45 @@ const MUTATORS = {
     return { bytes, what: `set ${f.name} ${current} -> ${value}`, sites: [f.name] };
   },
   listids(random, base, bytes) {
-    // Labels stored in the lists: row numbers for refined indexes, ids otherwise.
+    // Labels stored in the lists (row numbers for refined indexes, ids otherwise) and id maps.
     const lists = base.fields.filter((f) => f.type === 'ids');
     if (lists.length === 0) return MUTATORS.inflate(random, base, bytes);
     const f = random.pick(lists);
     const offset = f.off + 8 * random.int(f.size / 8);
     const current = bytes.readBigInt64LE(offset);
-    const value = random.pick([-1n, -2n, current + 1n, current * 2n + 1000n, 1n << 31n, 1n << 40n, (1n << 63n) - 1n, -(1n << 63n)]);
+    const other = bytes.readBigInt64LE(f.off + 8 * random.int(f.size / 8));
+    const value = random.pick([-1n, -2n, current + 1n, current * 2n + 1000n, 1n << 31n, 1n << 40n, (1n << 63n) - 1n, -(1n << 63n), other]);
     bytes.writeBigInt64LE(BigInt.asIntN(64, value), offset);
-    return { bytes, what: `set a list id ${current} -> ${value}`, sites: ['ilar.list[].ids'] };
+    return { bytes, what: `set an id in ${f.name} ${current} -> ${value}`, sites: [f.name] };
+  },
+  graph(random, base, bytes) {
+    // HNSW: levels, offsets and neighbour ids drive every graph walk.
+    const arrays = base.fields.filter((f) => /HNSW\.(cum_nneighbor_per_level|levels|offsets|neighbors)\.data$/.test(f.name));
+    const scalars = base.fields.filter((f) => /HNSW\.(entry_point|max_level|efConstruction|efSearch)$/.test(f.name));
+    if (scalars.length === 0) return MUTATORS.inflate(random, base, bytes);
+    const levels = base.fields.find((f) => /HNSW\.levels\.data$/.test(f.name));
+    const n = levels ? levels.size / 4 : 0;
+    if (arrays.length === 0 || random.chance(0.3)) {
+      const f = random.pick(scalars);
+      const value = random.pick([-1, -2, 0, n, n - 1, n + 1, 64, 2 ** 30, 2 ** 31 - 1, -(2 ** 31), bytes.readInt32LE(f.off) + 1]) | 0;
+      bytes.writeInt32LE(value, f.off);
+      return { bytes, what: `set ${f.name} = ${value}`, sites: [f.name] };
+    }
+    const f = random.pick(arrays);
+    const wide = /offsets/.test(f.name);
+    const element = wide ? 8 : 4;
+    const offset = f.off + element * random.int(f.size / element);
+    let value;
+    if (wide) {
+      const current = bytes.readBigUInt64LE(offset);
+      value = random.pick([0n, current + 1n, current - 1n, current + 64n, 1n << 32n, 1n << 63n, (1n << 64n) - 1n]) & ((1n << 64n) - 1n);
+      bytes.writeBigUInt64LE(value, offset);
+    } else {
+      const current = bytes.readInt32LE(offset);
+      value = random.pick([-1, -2, 0, n, n - 1, n + 1, current + 1, current - 1, 63, 64, 2 ** 31 - 1, -(2 ** 31)]) | 0;
+      bytes.writeInt32LE(value, offset);
+    }
+    return { bytes, what: `set an element of ${f.name} = ${value}`, sites: [f.name] };
   },
   ondisk(random, base, bytes) {
     const name = base.fields.find((f) => f.name === 'ilod.filename');
@@ -564,7 +780,7 @@ const MUTATORS = {
 
 const MUTATION_WEIGHTS = [
   ['bitflip', 18], ['byteset', 8], ['truncate', 10], ['inflate', 26], ['fourcc', 10], ['splice', 10],
-  ['insdel', 6], ['directmap', 3], ['listids', 3], ['ondisk', 3], ['multi', 6],
+  ['insdel', 6], ['directmap', 3], ['listids', 3], ['ondisk', 3], ['graph', 4], ['multi', 6],
 ];
 
 /** Case `id` of campaign `seed`: deterministic, so any child regenerates it. */
@@ -579,7 +795,7 @@ export function makeCase(bases, seed, id) {
     const parts = [];
     const sites = [];
     for (let i = 0; i < steps; i++) {
-      const step = random.pick(['bitflip', 'byteset', 'inflate', 'fourcc', 'directmap', 'listids']);
+      const step = random.pick(['bitflip', 'byteset', 'inflate', 'fourcc', 'directmap', 'listids', 'graph']);
       // Later steps use the base layout; offsets past a shortened buffer are harmless.
       const result = MUTATORS[step](random, base, bytes, bases);
       bytes = result.bytes;
@@ -595,7 +811,7 @@ export function makeCase(bases, seed, id) {
   } else {
     mutation = MUTATORS[kind](random, base, Buffer.from(base.bytes), bases);
   }
-  return { id, base: base.name, kind, what: mutation.what, sites: mutation.sites, bytes: Buffer.from(mutation.bytes) };
+  return { id, base: base.name, reader: base.reader, kind, what: mutation.what, sites: mutation.sites, bytes: Buffer.from(mutation.bytes) };
 }
 
 // ---------------------------------------------------------------- one case, one variant
@@ -610,14 +826,23 @@ function errorTag(error) {
 }
 
 /**
- * Loads `bytes` one way and exercises the result. Returns
- * { outcome, detail } where outcome is one of
+ * Loads `bytes` one way, with the class `reader` names, and exercises the
+ * result. Returns { outcome, detail } where outcome is one of
  *   loaded            loaded; every post-load call worked or threw FaissError
  *   load-error        FaissError from the load (detail: code and message)
  *   wrong-class       any other error class, from the load or afterwards (a bug)
  *   roundtrip-reject  loaded and searched, but its own toBuffer() is refused (noted, not fatal)
  */
-function runVariant(lib, variant, bytes, file) {
+function runVariant(lib, variant, bytes, file, reader = 'ivfpq') {
+  return reader === 'index' ? runIndexVariant(lib, variant, bytes, file) : runIvfpqVariant(lib, variant, bytes, file);
+}
+
+function loadError(lib, error) {
+  if (error instanceof lib.FaissError) return { outcome: 'load-error', detail: { code: error.code, message: error.message } };
+  return { outcome: 'wrong-class', detail: { step: 'load', error: errorTag(error), message: String(error?.message ?? error), stack: error?.stack } };
+}
+
+function runIvfpqVariant(lib, variant, bytes, file) {
   let index;
   try {
     if (variant === 'buffer') index = lib.IndexIVFPQ.fromBuffer(bytes);
@@ -662,30 +887,107 @@ function runVariant(lib, variant, bytes, file) {
         attempt('reconstruct', () => index.reconstructSync(0n), true);
       }
     }
-    // Round trip: what the index writes must load again. Mapped and on-disk
-    // lists can only be written to (and read from) a file.
     step = 'round-trip';
-    let copy;
+    const rejected = roundTrip(lib, lib.IndexIVFPQ, index, file, attempt, (copy) => copy.searchSync(queries, 5, { threads: 1 }), notes);
+    if (rejected) return rejected;
+    return { outcome: 'loaded', detail: { searched: result !== undefined, notes } };
+  } catch (error) {
+    return { outcome: 'wrong-class', detail: { step, error: errorTag(error), message: String(error?.message ?? error), stack: error?.stack } };
+  } finally {
     try {
-      if (index.readOnly) {
-        const again = path.join(path.dirname(file), `roundtrip-${process.pid}.index`);
-        const written = attempt('writeSync', () => {
-          index.writeSync(again);
-          return true;
-        });
-        if (written) copy = lib.IndexIVFPQ.readSync(again);
-      } else {
-        const again = attempt('toBuffer', () => index.toBuffer());
-        if (again) copy = lib.IndexIVFPQ.fromBuffer(again);
-      }
+      index.dispose();
     } catch (error) {
-      if (!(error instanceof lib.FaissError)) throw error;
-      return { outcome: 'roundtrip-reject', detail: { code: error.code, message: error.message, notes } };
+      notes.push(`dispose:${errorTag(error)}`);
     }
-    if (copy) {
-      attempt('round-trip search', () => copy.searchSync(queries, 5, { threads: 1 }));
-      copy.dispose();
+  }
+}
+
+/**
+ * What an index writes must load again and search. On-disk lists can only be
+ * written to (and read from) a file; a memory-mapped index refuses to be saved
+ * (a FaissError, noted). Returns the outcome when the copy is refused.
+ */
+function roundTrip(lib, Class, index, file, attempt, search, notes) {
+  let copy;
+  try {
+    if (index.readOnly) {
+      const again = path.join(path.dirname(file), `roundtrip-${process.pid}.index`);
+      const written = attempt('writeSync', () => {
+        index.writeSync(again);
+        return true;
+      });
+      if (written) copy = Class.readSync(again);
+    } else {
+      const again = attempt('toBuffer', () => index.toBuffer());
+      if (again) copy = Class.fromBuffer(again);
     }
+  } catch (error) {
+    if (!(error instanceof lib.FaissError)) throw error;
+    return { outcome: 'roundtrip-reject', detail: { code: error.code, message: error.message, notes } };
+  }
+  if (copy) {
+    attempt('round-trip search', () => search(copy));
+    copy.dispose();
+  }
+  return undefined;
+}
+
+// Search options that widen each search parameter the index takes.
+const WIDE_SEARCH = { nprobe: 64, efSearch: 64, quantizerEfSearch: 32, kFactor: 4, qb: 4 };
+
+function runIndexVariant(lib, variant, bytes, file) {
+  let index;
+  try {
+    if (variant === 'buffer') index = lib.Index.fromBuffer(bytes);
+    else if (variant === 'file') index = lib.Index.readSync(file);
+    else index = lib.Index.readSync(file, { mmap: true });
+  } catch (error) {
+    return loadError(lib, error);
+  }
+  const notes = [];
+  let step = 'attributes';
+  try {
+    const { dimension, ntotal, metric, description, indexType, searchParameters, memoryBytes } = index;
+    if (!(Number.isInteger(dimension) && dimension >= 1 && dimension <= 65536) || !(Number.isInteger(ntotal) && ntotal >= 0)) {
+      return { outcome: 'wrong-class', detail: { step, error: 'implausible shape', message: `dimension ${dimension}, ntotal ${ntotal}` } };
+    }
+    if (typeof description !== 'string' || typeof indexType !== 'string' || !Array.isArray(searchParameters) || !(memoryBytes >= 0)) {
+      return { outcome: 'wrong-class', detail: { step, error: 'implausible attributes', message: `${indexType} '${description}' ${searchParameters} ${memoryBytes}` } };
+    }
+    const queries = queriesFor(dimension, 99);
+    const attempt = (name, fn, allowRange = false) => {
+      step = name;
+      try {
+        return fn();
+      } catch (error) {
+        if (error instanceof lib.FaissError) {
+          notes.push(`${name}:${error.code}`);
+          return undefined;
+        }
+        if (allowRange && error instanceof RangeError && /^Expected an id in the index/.test(error.message)) return undefined;
+        throw error;
+      }
+    };
+    const shape = (result) => {
+      if (result && (result.labels.length !== 15 || result.distances.length !== 15)) throw new Error(`bad result shape: ${result.labels.length} labels`);
+      return result;
+    };
+    const result = attempt('search', () => shape(index.searchSync(queries, 5, { threads: 1 })));
+    if (result) {
+      attempt('filtered search', () => shape(index.searchSync(queries, 5, { filter: { range: [0n, 1n << 40n] }, threads: 1 })));
+      const wide = Object.fromEntries(Object.entries(WIDE_SEARCH).filter(([name]) => searchParameters.includes(name)));
+      attempt('wide search', () => shape(index.searchSync(queries, 5, { ...wide, threads: 1 })));
+      attempt('range-search', () => index.rangeSearchSync(queries, metric === 'l2' ? 1e30 : -1e30, { threads: 1 }));
+      // One refusal (no direct map, say) stands for the rest.
+      for (const label of new Set(result.labels.slice(0, 5))) {
+        if (label >= 0n && attempt('reconstruct', () => index.reconstructSync(label)) === undefined) break;
+      }
+      // Not necessarily an id the index holds: RangeError is its answer then.
+      attempt('reconstruct', () => index.reconstructSync(0n), true);
+    }
+    step = 'round-trip';
+    const rejected = roundTrip(lib, lib.Index, index, file, attempt, (copy) => shape(copy.searchSync(queries, 5, { threads: 1 })), notes);
+    if (rejected) return rejected;
     return { outcome: 'loaded', detail: { searched: result !== undefined, notes } };
   } catch (error) {
     return { outcome: 'wrong-class', detail: { step, error: errorTag(error), message: String(error?.message ?? error), stack: error?.stack } };
@@ -714,7 +1016,7 @@ function runChild(options) {
     for (let v = first; v < VARIANTS.length; v++) {
       log(`B\t${id}\t${v}`);
       const started = performance.now();
-      let result = runVariant(lib, VARIANTS[v], testCase.bytes, file);
+      let result = runVariant(lib, VARIANTS[v], testCase.bytes, file, testCase.reader);
       const peak = process.resourceUsage().maxRSS * 1024;
       const ms = Math.round(performance.now() - started);
       const over = peak > rssLimit;
@@ -756,6 +1058,8 @@ class Campaign {
     this.casesDone = new Set();
     this.children = 0;
     this.slowest = { ms: 0 };
+    // Per base: loads that succeeded and that FaissError refused, to show each grammar is reached.
+    this.perBase = new Map(bases.map((b) => [b.name, { base: b.name, reader: b.reader, loaded: 0, refused: 0, other: 0 }]));
   }
 
   count(variant, outcome) {
@@ -765,6 +1069,10 @@ class Campaign {
 
   record(id, variant, outcome, peak, ms, detail) {
     this.peakRss = Math.max(this.peakRss, peak);
+    const tally = this.perBase.get(this.bases[id % this.bases.length].name);
+    if (outcome === 'loaded' || outcome === 'roundtrip-reject') tally.loaded++;
+    else if (outcome === 'load-error') tally.refused++;
+    else tally.other++;
     if (ms > this.slowest.ms) this.slowest = { ms, id, variant: VARIANTS[variant] };
     if (outcome === 'load-error') {
       this.count(variant, `FaissError ${detail.code}`);
@@ -809,7 +1117,7 @@ class Campaign {
       fs.writeFileSync(file, testCase.bytes);
       fs.writeFileSync(
         path.join(dir, `${stem}.json`),
-        `${JSON.stringify({ id, seed: this.options.seed, variant: VARIANTS[variant], kind, base: testCase.base, mutation: testCase.what, sites: testCase.sites, message }, null, 2)}\n`,
+        `${JSON.stringify({ id, seed: this.options.seed, variant: VARIANTS[variant], kind, base: testCase.base, reader: testCase.reader, mutation: testCase.what, sites: testCase.sites, message }, null, 2)}\n`,
       );
       group.files.push(file);
       if (!group.example) group.example = { id, mutation: testCase.what, message: String(message).split('\n').slice(0, 6).join('\n') };
@@ -949,6 +1257,7 @@ class Campaign {
     return {
       cases: this.options.cases,
       seed: this.options.seed,
+      bases: this.options.bases,
       package: this.options.package,
       elapsedSeconds: this.elapsed,
       children: this.children,
@@ -966,6 +1275,7 @@ class Campaign {
       groups: [...this.groups.values()].map(({ key, kind, variant, base, sites, cases, files, example }) => ({ key, kind, variant, base, sites, count: cases.length, firstCases: cases.slice(0, 5), files, example })),
       topFaissMessages: [...this.faissMessages.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([message, count]) => ({ count, message })),
       postLoadNotes: Object.fromEntries([...this.notes.entries()].sort((a, b) => b[1] - a[1])),
+      perBase: [...this.perBase.values()],
     };
   }
 }
@@ -973,7 +1283,7 @@ class Campaign {
 function printSummary(s) {
   const width = 34;
   const out = [];
-  out.push(`faiss-native fuzz: ${s.cases} cases × ${s.variants.length} loads, seed ${s.seed}, ${s.elapsedSeconds.toFixed(1)} s, ${s.children} child processes`);
+  out.push(`faiss-native fuzz: ${s.cases} cases × ${s.variants.length} loads, seed ${s.seed}, bases ${s.bases}, ${s.elapsedSeconds.toFixed(1)} s, ${s.children} child processes`);
   out.push(`package: ${s.package}`);
   out.push('');
   out.push(`${'outcome'.padEnd(width)}${s.variants.map((v) => v.padStart(15)).join('')}${'total'.padStart(10)}`);
@@ -994,6 +1304,11 @@ function printSummary(s) {
     }
   }
   out.push('');
+  out.push('loads per base (loaded / refused with FaissError / other):');
+  for (let i = 0; i < s.perBase.length; i += 4) {
+    out.push(`  ${s.perBase.slice(i, i + 4).map((b) => `${b.base} ${b.loaded}/${b.refused}/${b.other}`.padEnd(38)).join('')}`.trimEnd());
+  }
+  out.push('');
   out.push('most common load errors:');
   for (const { count, message } of s.topFaissMessages.slice(0, 12)) out.push(`  ${String(count).padStart(6)}  ${message.slice(0, 150)}`);
   console.log(out.join('\n'));
@@ -1008,9 +1323,15 @@ async function main() {
   if (options.replay) {
     const lib = loadLibrary(options.package);
     const bytes = fs.readFileSync(options.replay);
+    // A saved reproducer's .json names its reader; older ones came from IndexIVFPQ bases.
+    let reader = options.reader;
+    const notes = options.replay.replace(/\.index$/, '.json');
+    if (reader === undefined && notes !== options.replay && fs.existsSync(notes)) reader = JSON.parse(fs.readFileSync(notes, 'utf8')).reader;
+    reader ??= 'ivfpq';
+    console.log(`reader: ${reader === 'index' ? 'Index' : 'IndexIVFPQ'}`);
     for (const variant of options.variant ? [options.variant] : VARIANTS) {
       console.log(`${VARIANT_LABELS[variant]}: …`);
-      const result = runVariant(lib, variant, bytes, options.replay);
+      const result = runVariant(lib, variant, bytes, options.replay, reader);
       console.log(`${VARIANT_LABELS[variant]}: ${result.outcome} ${JSON.stringify(result.detail)}`);
     }
     return;
@@ -1019,7 +1340,9 @@ async function main() {
   options.work = work;
   fs.mkdirSync(work, { recursive: true });
   const lib = loadLibrary(options.package);
-  const baseList = buildBases(lib, work, caseDirectory(options));
+  const baseList = buildBases(lib, work, caseDirectory(options), options.bases);
+  // Children write each case there (a file beside the on-disk base's data).
+  fs.mkdirSync(caseDirectory(options), { recursive: true });
   fs.writeFileSync(path.join(work, 'bases.json'), JSON.stringify(baseList));
   const bases = loadBases(baseList);
   if (!options.quiet) {
