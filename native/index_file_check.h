@@ -4,7 +4,8 @@
 // walks the file, checking every size against the bytes that remain and every
 // count against the others, and throws a FaissError (ERR_FAISS_BAD_FILE) that
 // says what is wrong, or ERR_FAISS_UNSUPPORTED for a type it does not know.
-// It allocates nothing proportional to the input.
+// Beyond small tables it allocates one byte per HNSW node (bounded by the
+// bytes present), never what a size field merely claims.
 #pragma once
 
 #include <cstdint>
