@@ -7,6 +7,7 @@ import type { SearchResult, WorkOptions } from './results';
 import {
   MAX_K,
   expectBigInt64Array,
+  expectIdsFor,
   expectBoolean,
   expectInteger,
   expectOneOf,
@@ -107,12 +108,15 @@ let adopting: NativeIndex | undefined;
 export class Index {
   readonly #native: NativeIndex;
   readonly #coalescer: SearchCoalescer<NativeArgs>;
+  // Fixed by the index's structure: read once, not on every search.
+  readonly #searchParameters: readonly string[];
   #coalesce = true;
 
   /** @internal Use Index.fromFactory, Index.read or Index.fromBuffer. */
   constructor(native: NativeIndex) {
     if (adopting !== native) throw new TypeError('Use Index.fromFactory, Index.read or Index.fromBuffer to make an Index');
     this.#native = native;
+    this.#searchParameters = native.searchParameters;
     this.#coalescer = new SearchCoalescer<NativeArgs>((q, k, args) => native.search(q, k, ...args), native.dimension);
   }
 
@@ -219,13 +223,13 @@ export class Index {
   addWithIdsSync(vectors: Float32Array, ids: BigInt64Array, options?: WorkOptions): void {
     const checked = this.#vectors(vectors, 'vectors');
     this.#coalescer.flush();
-    this.#native.addSync(checked, this.#ids(ids, checked), this.#threads(options));
+    this.#native.addSync(checked, expectIdsFor(ids, checked, this.#native.dimension), this.#threads(options));
   }
   async addWithIds(vectors: Float32Array, ids: BigInt64Array, options?: WorkOptions): Promise<void> {
     const checked = this.#vectors(vectors, 'vectors');
     const threads = this.#threads(options);
     this.#coalescer.flush();
-    return withCallerStack(this.#native.add(checked, this.#ids(ids, checked), threads), this.addWithIds);
+    return withCallerStack(this.#native.add(checked, expectIdsFor(ids, checked, this.#native.dimension), threads), this.addWithIds);
   }
 
   /** k nearest neighbours of each query; results are n × k, row-major, -1n where fewer were found. */
@@ -330,15 +334,6 @@ export class Index {
     return expectVectors(vectors, this.#native.dimension, name);
   }
 
-  #ids(ids: unknown, vectors: Float32Array): BigInt64Array {
-    const checked = expectBigInt64Array(ids, 'ids');
-    const n = vectors.length / this.#native.dimension;
-    if (checked.length !== n) {
-      throw new RangeError(`Expected ${n} ids (one per vector) for ids but received length ${checked.length}`);
-    }
-    return checked;
-  }
-
   #threads(options: unknown): number {
     return threadsOption(expectOptions<WorkOptions>(options, 'options', WORK_KEYS).threads);
   }
@@ -350,7 +345,7 @@ export class Index {
     for (const name of Object.keys(SLOTS) as SearchOptionName[]) {
       const value = bag[name];
       if (value === undefined) continue;
-      const takes = this.#native.searchParameters;
+      const takes = this.#searchParameters;
       if (!takes.includes(name)) {
         throw new RangeError(`${this.#native.indexType} does not take ${name}; its search options are ${takes.join(', ')}`);
       }

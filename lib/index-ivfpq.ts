@@ -6,6 +6,7 @@ import type { SearchResult, WorkOptions } from './results';
 import {
   MAX_K,
   expectBigInt64Array,
+  expectIdsFor,
   expectBoolean,
   expectInteger,
   expectOneOf,
@@ -308,13 +309,13 @@ export class IndexIVFPQ {
   addWithIdsSync(vectors: Float32Array, ids: BigInt64Array, options?: WorkOptions): void {
     this.#coalescer.flush();
     const checked = this.#vectors(vectors, 'vectors');
-    this.#native.addSync(checked, this.#ids(ids, checked), this.#threads(options));
+    this.#native.addSync(checked, expectIdsFor(ids, checked, this.#native.dimension), this.#threads(options));
   }
   async addWithIds(vectors: Float32Array, ids: BigInt64Array, options?: WorkOptions): Promise<void> {
     this.#coalescer.flush();
     const checked = this.#vectors(vectors, 'vectors');
     const threads = this.#threads(options);
-    return withCallerStack(this.#native.add(checked, this.#ids(ids, checked), threads), this.addWithIds);
+    return withCallerStack(this.#native.add(checked, expectIdsFor(ids, checked, this.#native.dimension), threads), this.addWithIds);
   }
 
   /** k nearest neighbours of each query; results are n × k, row-major. */
@@ -413,15 +414,6 @@ export class IndexIVFPQ {
 
   #vectors(vectors: unknown, name: string): Float32Array {
     return expectVectors(vectors, this.#native.dimension, name);
-  }
-
-  #ids(ids: unknown, vectors: Float32Array): BigInt64Array {
-    const checked = expectBigInt64Array(ids, 'ids');
-    const n = vectors.length / this.#native.dimension;
-    if (checked.length !== n) {
-      throw new RangeError(`Expected ${n} ids (one per vector) for ids but received length ${checked.length}`);
-    }
-    return checked;
   }
 
   #threads(options: unknown): number {

@@ -121,6 +121,16 @@ export function expectVectors(value: unknown, dimension: number, name: string): 
   return checked;
 }
 
+/** One BigInt64Array id per row of `vectors`. */
+export function expectIdsFor(ids: unknown, vectors: Float32Array, dimension: number): BigInt64Array {
+  const checked = expectBigInt64Array(ids, 'ids');
+  const n = vectors.length / dimension;
+  if (checked.length !== n) {
+    throw new RangeError(`Expected ${n} ids (one per vector) for ids but received length ${checked.length}`);
+  }
+  return checked;
+}
+
 export const MAX_THREADS = 1024;
 export const MAX_K = 2 ** 20;
 

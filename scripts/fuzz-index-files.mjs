@@ -860,19 +860,9 @@ function runIvfpqVariant(lib, variant, bytes, file) {
       return { outcome: 'wrong-class', detail: { step, error: 'implausible shape', message: `dimension ${dimension}, nlist ${nlist}, ntotal ${ntotal}` } };
     }
     const queries = queriesFor(dimension, 99);
-    const attempt = (name, fn, allowRange = false) => {
+    const attempt = attempter(lib, notes, (name) => {
       step = name;
-      try {
-        return fn();
-      } catch (error) {
-        if (error instanceof lib.FaissError) {
-          notes.push(`${name}:${error.code}`);
-          return undefined;
-        }
-        if (allowRange && error instanceof RangeError && /^Expected an id present/.test(error.message)) return undefined;
-        throw error;
-      }
-    };
+    }, /^Expected an id present/);
     const result = attempt('search', () => index.searchSync(queries, 5, { threads: 1 }));
     if (result) {
       if (result.labels.length !== 15 || result.distances.length !== 15) {
@@ -932,6 +922,27 @@ function roundTrip(lib, Class, index, file, attempt, search, notes) {
   return undefined;
 }
 
+/**
+ * Runs one post-load call: a FaissError is the index's answer (noted, undefined
+ * returned), as is a RangeError matching absentId for an id it does not hold;
+ * anything else propagates as a finding.
+ */
+function attempter(lib, notes, setStep, absentId) {
+  return (name, fn, allowRange = false) => {
+    setStep(name);
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof lib.FaissError) {
+        notes.push(`${name}:${error.code}`);
+        return undefined;
+      }
+      if (allowRange && error instanceof RangeError && absentId.test(error.message)) return undefined;
+      throw error;
+    }
+  };
+}
+
 // Search options that widen each search parameter the index takes.
 const WIDE_SEARCH = { nprobe: 64, efSearch: 64, quantizerEfSearch: 32, kFactor: 4, qb: 4 };
 
@@ -955,19 +966,9 @@ function runIndexVariant(lib, variant, bytes, file) {
       return { outcome: 'wrong-class', detail: { step, error: 'implausible attributes', message: `${indexType} '${description}' ${searchParameters} ${memoryBytes}` } };
     }
     const queries = queriesFor(dimension, 99);
-    const attempt = (name, fn, allowRange = false) => {
+    const attempt = attempter(lib, notes, (name) => {
       step = name;
-      try {
-        return fn();
-      } catch (error) {
-        if (error instanceof lib.FaissError) {
-          notes.push(`${name}:${error.code}`);
-          return undefined;
-        }
-        if (allowRange && error instanceof RangeError && /^Expected an id in the index/.test(error.message)) return undefined;
-        throw error;
-      }
-    };
+    }, /^Expected an id in the index/);
     const shape = (result) => {
       if (result && (result.labels.length !== 15 || result.distances.length !== 15)) throw new Error(`bad result shape: ${result.labels.length} labels`);
       return result;
