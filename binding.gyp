@@ -30,6 +30,7 @@
         "native/ivfpq_core.cc",
         "native/ivfpq_wrap.cc",
         "native/metric.cc",
+        "native/native_memory.cc",
         "native/op_queue.cc",
         "native/operation.cc",
         "native/refine_stage.cc",

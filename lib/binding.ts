@@ -126,6 +126,13 @@ interface NativeIndexClass {
   fromBuffer(buffer: Uint8Array | ArrayBuffer): NativeIndex;
 }
 
+export interface NativeMemoryUsage {
+  /** Bytes of the C heap in use (every malloc arena plus mmapped blocks): Faiss's indexes, buffers and tables. */
+  allocatedBytes: number;
+  /** Bytes the C heap holds from the system, in use or free for reuse. */
+  retainedBytes: number;
+}
+
 export interface Binding {
   NativeIndex: NativeIndexClass;
   NativeIndexIVFPQ: NativeIndexIVFPQClass;
@@ -135,6 +142,7 @@ export interface Binding {
   hardwareThreads(): number;
   faissInfo(): FaissInfo;
   setSimdLevel(level: string): void;
+  nativeMemoryUsage(): NativeMemoryUsage | undefined;
 }
 
 // OpenMP threads that spin while waiting cost little on an idle machine but,

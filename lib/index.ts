@@ -12,6 +12,7 @@ export type { Metric } from './metric';
 export type { SearchResult, WorkOptions } from './results';
 export { getNumThreads, setNumThreads } from './threads';
 export { faissInfo, type FaissInfo } from './faiss-info';
+export { nativeMemoryUsage, type NativeMemoryUsage } from './native-memory';
 export { estimatedRecallCap, recommendParams, type RecommendParamsOptions, type RecommendedParams } from './recommend';
 export { buildSharded } from './sharded-build';
 export type { ShardedBuildOptions, ShardedBuildProgress, ShardedBuildResult, VectorBatch } from './sharded-build';

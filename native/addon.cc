@@ -7,6 +7,7 @@
 #include "errors.h"
 #include "faiss_library.h"
 #include "ivfpq_wrap.h"
+#include "native_memory.h"
 #include "threads.h"
 
 namespace faiss_native {
@@ -50,6 +51,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));
   exports.Set("hardwareThreads", Napi::Function::New<GetHardwareThreads>(env, "hardwareThreads"));
   exports.Set("faissInfo", Napi::Function::New<FaissInfo>(env, "faissInfo"));
+  exports.Set("nativeMemoryUsage", Napi::Function::New<NativeMemoryUsage>(env, "nativeMemoryUsage"));
   exports.Set("setSimdLevel", Napi::Function::New<SetSimdLevel>(env, "setSimdLevel"));
   return exports;
 }

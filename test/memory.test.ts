@@ -2,7 +2,7 @@
 // finalizer when an index is dropped without it.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IndexFlat, IndexIVFPQ } from 'faiss-native';
+import { IndexFlat, IndexIVFPQ, nativeMemoryUsage } from 'faiss-native';
 import { randomVectors, tempDir } from './helpers';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -35,6 +35,20 @@ describe.skipIf(!gc)('native memory', () => {
     }
     // Ten undisposed copies would hold ~10 × indexBytes; freed ones are reused.
     expect(process.memoryUsage().rss - before).toBeLessThan(2 * indexBytes);
+  });
+
+  it('nativeMemoryUsage() counts a loaded index and its release', () => {
+    collect();
+    const before = nativeMemoryUsage()!;
+    const index = IndexIVFPQ.readSync(file);
+    const loaded = nativeMemoryUsage()!;
+    index.dispose();
+    const after = nativeMemoryUsage()!;
+    // The index's own estimate, give or take the allocator's block headers.
+    expect(loaded.allocatedBytes - before.allocatedBytes).toBeGreaterThan(indexBytes * 0.95);
+    expect(loaded.allocatedBytes - before.allocatedBytes).toBeLessThan(indexBytes * 1.2);
+    expect(loaded.retainedBytes).toBeGreaterThanOrEqual(loaded.allocatedBytes);
+    expect(Math.abs(after.allocatedBytes - before.allocatedBytes)).toBeLessThan(MiB);
   });
 
   it('indexes dropped without dispose() are freed by the garbage collector', async () => {
