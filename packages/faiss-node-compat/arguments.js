@@ -28,7 +28,7 @@ function toVectors(value, dimension) {
   if (value.length % dimension !== 0) throw new Error('Invalid the given array length.');
   if (value instanceof Float32Array) return value;
   expectNumberItems(value);
-  return Float32Array.from(value);
+  return new Float32Array(value);
 }
 
 // N-API's int64 conversion, which faiss-node applies to ids: truncation, and 0

@@ -30,15 +30,25 @@ function readEngineIndex(fname) {
 }
 
 class Index {
-  #engine;
+  // The faiss-native index; for `new IndexFlatL2(d)`, made on first use, so
+  // that creating an index costs no more than in faiss-node.
+  #made;
+  #dimension;
+  #metric;
 
   constructor(d, engine) {
     if (d === ADOPT) {
-      this.#engine = engine;
+      this.#made = engine;
       return;
     }
     if (typeof d !== 'number') throw new TypeError('Invalid the first argument type, must be a number.');
-    this.#engine = bareIndex(d >>> 0, 'Flat', new.target[FLAT_METRIC]);
+    this.#dimension = d >>> 0;
+    this.#metric = new.target[FLAT_METRIC];
+  }
+
+  get #engine() {
+    this.#made ??= bareIndex(this.#dimension, 'Flat', this.#metric);
+    return this.#made;
   }
 
   static read(...args) {
@@ -64,11 +74,11 @@ class Index {
   }
 
   ntotal() {
-    return this.#engine.ntotal;
+    return this.#made === undefined ? 0 : this.#made.ntotal;
   }
 
   getDimension() {
-    return this.#engine.dimension;
+    return this.#made === undefined ? this.#dimension : this.#made.dimension;
   }
 
   isTrained() {
@@ -125,7 +135,7 @@ class Index {
       throw new TypeError('Invalid argument type, must be an object.');
     }
     // N-API's text when the object wraps no native index.
-    if (!(#engine in otherIndex)) throw new Error('Invalid argument');
+    if (!(#made in otherIndex)) throw new Error('Invalid argument');
     if (otherIndex.#engine.dimension !== this.#engine.dimension) {
       throw new Error('The merging index must have the same dimension.');
     }
