@@ -13,22 +13,28 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'ts
   stdio: 'inherit',
 });
 
-// The value exports, read from lib/index.ts rather than by loading the
-// package: the native addon may not be built yet.
-const source = readFileSync(`${root}lib/index.ts`, 'utf8');
-const names = [...source.matchAll(/^export \{([^}]*)\} from/gm)]
-  .flatMap((match) => match[1].split(','))
-  .map((name) => name.trim())
-  .filter((name) => name && !name.startsWith('type '))
-  .sort();
-writeFileSync(
-  `${root}dist/index.mjs`,
-  [
-    "import { createRequire } from 'node:module';",
-    "const api = createRequire(import.meta.url)('./index.js');",
-    `export const { ${names.join(', ')} } = api;`,
-    'export default api;',
-    '',
-  ].join('\n'),
-);
-writeFileSync(`${root}dist/index.d.mts`, `export * from './index.js';\n`);
+// The value exports of each entry point, read from its source rather than by
+// loading the package: the native addon may not be built yet.
+function writeEsmEntry(entry) {
+  const source = readFileSync(`${root}lib/${entry}.ts`, 'utf8');
+  const names = [...source.matchAll(/^export \{([^}]*)\} from/gm)]
+    .flatMap((match) => match[1].split(','))
+    .map((name) => name.trim())
+    .filter((name) => name && !name.startsWith('type '))
+    .sort();
+  writeFileSync(
+    `${root}dist/${entry}.mjs`,
+    [
+      "import { createRequire } from 'node:module';",
+      `const api = createRequire(import.meta.url)('./${entry.split('/').pop()}.js');`,
+      `export const { ${names.join(', ')} } = api;`,
+      'export default api;',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(`${root}dist/${entry}.d.mts`, `export * from './${entry.split('/').pop()}.js';\n`);
+}
+
+writeEsmEntry('index');
+// faiss-native/distributed: the build jobs, their stores and manifests.
+writeEsmEntry('distributed/index');

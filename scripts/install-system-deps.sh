@@ -4,9 +4,10 @@
 #   libopenblas-openmp-dev  BLAS/LAPACK built with OpenMP, as Faiss expects
 #   cmake, g++, make        Faiss (scripts/build-faiss.sh) and both addon builds
 #   python3-faiss           format-interop tests against Python faiss (1.7.3)
+#   redis-server            the distributed build tests' job queue (BullMQ needs Redis >= 6.2)
 set -euo pipefail
 
-packages=(g++ make cmake python3 libopenblas-openmp-dev python3-faiss python3-numpy)
+packages=(g++ make cmake python3 libopenblas-openmp-dev python3-faiss python3-numpy redis-server)
 
 missing=()
 for package in "${packages[@]}"; do

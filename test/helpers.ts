@@ -38,3 +38,14 @@ export function expectSameResults(
   }
   expect(differing.slice(0, 5), `${differing.length} distances differ`).toEqual([]);
 }
+
+/** Per query, the sorted (distance, label) pairs: equal-distance ties may come in any order. */
+export function sortedRows(result: { labels: BigInt64Array; distances: Float32Array }, k: number): string[] {
+  const out: string[] = [];
+  for (let q = 0; q < result.labels.length / k; q++) {
+    const pairs = [];
+    for (let j = q * k; j < (q + 1) * k; j++) pairs.push(`${result.distances[j]}:${result.labels[j]}`);
+    out.push(pairs.sort().join(' '));
+  }
+  return out;
+}

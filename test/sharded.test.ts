@@ -4,7 +4,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FaissError, IndexIVFPQ, IndexShards, buildSharded, mergeOnDisk, mergeOnDiskSync } from 'faiss-native';
-import { randomVectors, tempDir } from './helpers';
+import { randomVectors, sortedRows as rows, tempDir } from './helpers';
 
 const dimension = 32;
 const count = 24_000;
@@ -27,17 +27,6 @@ function* batches(size: number) {
   for (let start = 0; start < count; start += size) {
     yield { vectors: base.subarray(start * dimension, (start + size) * dimension), ids: ids.subarray(start, start + size) };
   }
-}
-
-/** Per query, the sorted (distance, label) pairs: equal-distance ties may come in any order. */
-function rows(result: { labels: BigInt64Array; distances: Float32Array }, k: number): string[] {
-  const out: string[] = [];
-  for (let q = 0; q < result.labels.length / k; q++) {
-    const pairs = [];
-    for (let j = q * k; j < (q + 1) * k; j++) pairs.push(`${result.distances[j]}:${result.labels[j]}`);
-    out.push(pairs.sort().join(' '));
-  }
-  return out;
 }
 
 describe('sharded build merged on disk', () => {

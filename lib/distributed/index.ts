@@ -1,0 +1,17 @@
+export { distributedBuild, cancelBuild } from './distributed-build';
+export type { DistributedBuildOptions, DistributedBuildProgress, DistributedBuildResult } from './distributed-build';
+export { runBuildWorker } from './build-worker';
+export type { BuildWorker, BuildWorkerHooks, BuildWorkerOptions } from './build-worker';
+export { collectGarbage, deleteBuild } from './garbage';
+export type { BuildTarget } from './garbage';
+export { fsStore } from './fs-store';
+export { s3Store } from './s3-store';
+export type { S3StoreOptions } from './s3-store';
+export type { ObjectStore } from './object-store';
+export { readManifest, MANIFEST_FORMAT_VERSION } from './manifest';
+export type { BuiltShard, Manifest, ServingShard, StoredObject } from './manifest';
+export type { IndexSpec } from './index-spec';
+export type { VectorSource } from './vector-source';
+export type { RedisConnection } from './redis';
+export { downloadServingShard } from './serving-shard';
+export { relocateOnDiskIndex } from './relocate';
