@@ -246,6 +246,35 @@ describe.skipIf(!!redisServerMissing)(`distributed build faults ${redisServerMis
     expect(await readManifest(store, 'lost')).toBeUndefined();
   });
 
+  it('completes when Redis (with an append-only file) restarts mid-build', async () => {
+    const persistent = await startRedis({ appendOnly: true });
+    const own = startWorker({ redisUrl: persistent.url, storeDir, lockMs: 1500 });
+    try {
+      await own.ready;
+      let restarted: Promise<void> | undefined;
+      const { manifest } = await distributedBuild({
+        redis: persistent.url,
+        store,
+        buildId: 'redis-restart',
+        source: { objects: [{ key: 'data/synthetic.fvecs', format: 'fvecs' }] },
+        index: { ivfpq: { nlist: 16, m: 4, nbits: 6 } },
+        trainSample: 3000,
+        shards: 12,
+        pollMs: 50,
+        onProgress: (p) => {
+          if (p.shardsDone >= 2 && !restarted) restarted = persistent.restart({ kill: true });
+        },
+      });
+      await restarted;
+      expect(restarted).toBeDefined();
+      expect(manifest.totals.ntotal).toBe(count);
+      expect(manifest.builtShards).toHaveLength(12);
+    } finally {
+      await own.stop();
+      await persistent.stop();
+    }
+  });
+
   it('cancelBuild stops a build', async () => {
     const building = syntheticBuild('cancelled', { shards: 30 });
     await cancelBuild({ redis: redis.url, buildId: 'cancelled' });
