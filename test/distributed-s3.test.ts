@@ -113,6 +113,14 @@ describe('object stores', () => {
     expect(requests.some((r) => r.startsWith('POST') && r.includes('uploads'))).toBe(true);
   });
 
+  it('names the optional package to install when one is missing', async () => {
+    const { requireOptional } = await import('../dist/distributed/optional.js');
+    expect(() => requireOptional('faiss-native-absent-client')).toThrow(
+      "faiss-native/distributed needs the optional package 'faiss-native-absent-client': install it with npm install faiss-native-absent-client",
+    );
+    expect(requireOptional('bullmq')).toHaveProperty('FlowProducer');
+  });
+
   it('s3Store rejects bad options with the field named', () => {
     expect(() => s3Store({ bucket: '', client: client() })).toThrow("Expected a non-empty string for bucket but received ''");
     expect(() => s3Store({ bucket, client: {} as never })).toThrow('Expected an S3Client for client but received an object');
