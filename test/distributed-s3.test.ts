@@ -12,7 +12,7 @@ import S3rver from 's3rver';
 import { IndexIVFPQ, IndexShards, buildSharded, mergeOnDisk } from 'faiss-native';
 import { distributedBuild, downloadServingShard, fsStore, s3Store, type ObjectStore } from 'faiss-native/distributed';
 import { randomVectors, sortedRows } from './helpers';
-import { freePort, redisServerMissing, scratchDir, startRedis, startWorker, writeFvecs, type RedisServer } from './distributed-helpers';
+import { freePort, redisServerMissing, scratchDir, startRedis, startWorker, type RedisServer } from './distributed-helpers';
 
 const dir = scratchDir('faiss-native-s3-');
 const bucket = 'faiss-native-test';
@@ -148,8 +148,10 @@ describe.skipIf(!!redisServerMissing)(`distributed build on the S3 store ${redis
     const vectors = randomVectors(count, dimension, 21);
     const queries = randomVectors(20, dimension, 22);
     const store = s3Store({ bucket, prefix: 'builds-test/', client: client() });
-    writeFvecs(path.join(dir, 'rows.fvecs'), vectors, dimension);
-    await store.uploadFile('rows.fvecs', path.join(dir, 'rows.fvecs'));
+    // Raw float32 rows here (the directory-store tests read .fvecs), in two objects.
+    const half = (count / 2) * dimension;
+    await store.put('rows-0.f32', Buffer.from(vectors.buffer, 0, half * 4));
+    await store.put('rows-1.f32', Buffer.from(vectors.buffer, half * 4));
     const templatePath = path.join(dir, 'template.index');
     const template = new IndexIVFPQ({ dimension, nlist: 16, m: 4, nbits: 6 });
     template.trainSync(vectors.subarray(0, 3000 * dimension));
@@ -162,7 +164,7 @@ describe.skipIf(!!redisServerMissing)(`distributed build on the S3 store ${redis
         redis: redis.url,
         store,
         buildId: 's3',
-        source: { objects: [{ key: 'rows.fvecs', format: 'fvecs' }] },
+        source: { objects: [{ key: 'rows-0.f32', format: 'f32' }, { key: 'rows-1.f32', format: 'f32' }], dimension },
         template: templatePath,
         shards: 4,
         serveShards: 2,

@@ -96,9 +96,13 @@ export async function readRows(store: ObjectStore, source: ResolvedSource, start
       const floats = new Float32Array(new Uint8Array(bytes).buffer);
       const rowFloats = rowBytes / 4;
       const headerFloats = object.rowHeader / 4;
-      for (let row = 0; row < to - from; row++) {
-        const at = row * rowFloats + headerFloats;
-        out.set(floats.subarray(at, at + dimension), (from - start + row) * dimension);
+      if (headerFloats === 0) {
+        out.set(floats, (from - start) * dimension);
+      } else {
+        for (let row = 0; row < to - from; row++) {
+          const at = row * rowFloats + headerFloats;
+          out.set(floats.subarray(at, at + dimension), (from - start + row) * dimension);
+        }
       }
     }
     first += object.rows;
