@@ -2,9 +2,8 @@ import { withCallerStack } from './errors';
 import type { IndexIVFPQ } from './index-ivfpq';
 import type { SearchOptions } from './index-ivfpq';
 import type { SearchResult } from './results';
+import { mergeTopK } from './top-k';
 import { MAX_K, expectInteger, fail } from './validate';
-
-const FLOAT_MAX = 3.4028234663852886e38;
 
 /**
  * Searches several indexes as one (like Faiss IndexShards): each shard is
@@ -52,35 +51,6 @@ export class IndexShards {
   }
 
   #merge(parts: SearchResult[], k: number): SearchResult {
-    const n = parts[0].labels.length / k;
-    const largerIsCloser = this.#shards[0].metric !== 'l2';
-    const distances = new Float32Array(n * k);
-    const labels = new BigInt64Array(n * k).fill(-1n);
-    // Faiss pads missing results with the float extreme on the losing side.
-    distances.fill(largerIsCloser ? -FLOAT_MAX : FLOAT_MAX);
-    const cursor = new Int32Array(parts.length);
-    for (let q = 0; q < n; q++) {
-      cursor.fill(0);
-      const row = q * k;
-      for (let out = 0; out < k; out++) {
-        // k-way merge of already sorted lists; -1 labels end a shard's list.
-        let best = -1;
-        let bestDistance = 0;
-        for (let s = 0; s < parts.length; s++) {
-          const at = row + cursor[s];
-          if (cursor[s] >= k || parts[s].labels[at] === -1n) continue;
-          const d = parts[s].distances[at];
-          if (best < 0 || (largerIsCloser ? d > bestDistance : d < bestDistance)) {
-            best = s;
-            bestDistance = d;
-          }
-        }
-        if (best < 0) break;
-        distances[row + out] = bestDistance;
-        labels[row + out] = parts[best].labels[row + cursor[best]];
-        cursor[best]++;
-      }
-    }
-    return { distances, labels };
+    return mergeTopK(parts, parts[0].labels.length / k, k, this.#shards[0].metric);
   }
 }
