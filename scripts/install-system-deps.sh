@@ -5,9 +5,10 @@
 #   cmake, g++, make        Faiss (scripts/build-faiss.sh) and both addon builds
 #   python3-faiss           format-interop tests against Python faiss (1.7.3)
 #   redis-server            the distributed build tests' job queue (BullMQ needs Redis >= 6.2)
+#   nats-server             the serving tests' request/reply and alias bucket (JetStream; 2.9 or later)
 set -euo pipefail
 
-packages=(g++ make cmake python3 libopenblas-openmp-dev python3-faiss python3-numpy redis-server)
+packages=(g++ make cmake python3 libopenblas-openmp-dev python3-faiss python3-numpy redis-server nats-server)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -21,7 +21,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -29,21 +29,22 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
   }
 }
 
-async function answersPing(port: number): Promise<boolean> {
+/** Whether a server on the loopback port answers (after `send`, if given) with text starting with `prefix`. */
+export async function answers(port: number, prefix: string, send?: string): Promise<boolean> {
   const { Socket } = await import('node:net');
   return new Promise((resolve) => {
     const socket = new Socket();
     socket.setTimeout(500);
     socket.once('data', (data) => {
       socket.destroy();
-      resolve(data.toString().startsWith('+PONG'));
+      resolve(data.toString().startsWith(prefix));
     });
     socket.once('error', () => resolve(false));
     socket.once('timeout', () => {
       socket.destroy();
       resolve(false);
     });
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
+    socket.connect(port, '127.0.0.1', () => send && socket.write(send));
   });
 }
 
@@ -67,7 +68,7 @@ export async function startRedis(options: { appendOnly?: boolean } = {}): Promis
         ...(options.appendOnly ? ['--appendfsync', 'always'] : [])],
       { stdio: 'ignore' },
     );
-    await waitFor(() => answersPing(port), `redis-server on port ${port}`);
+    await waitFor(() => answers(port, '+PONG', 'PING\r\n'), `redis-server on port ${port}`);
   };
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode !== null || child.signalCode !== null) return;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npx faiss-native worker|build: a build worker process, or a build submitted from a JSON spec.
+// npx faiss-native worker|build|serve: a build worker process, a build submitted from a JSON spec, or a search node.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { distributedBuild, type DistributedBuildOptions, type DistributedBuildProgress } from './distributed-build';
@@ -8,10 +8,12 @@ import { fsStore } from './fs-store';
 import type { ObjectStore } from './object-store';
 import { requireOptional } from './optional';
 import { s3Store } from './s3-store';
+import { runSearchNode } from './search-node';
 
 const USAGE = `usage:
   faiss-native worker --redis URL --store DIR|s3://bucket/prefix [--concurrency N] [--threads N]
   faiss-native build  --redis URL --store DIR|s3://bucket/prefix --spec build.json
+  faiss-native serve  --nats URL --store DIR|s3://bucket/prefix --alias NAME [--shards 0,3] [--threads N] [--cache-dir DIR] [--linger-ms MS]
 build.json holds distributedBuild's options other than redis and store (buildId, source, index or template, shards, ...).
 S3 credentials and region come from the usual AWS_* variables.`;
 
@@ -40,9 +42,21 @@ async function main(argv: string[]): Promise<number> {
       spec: { type: 'string' },
       concurrency: { type: 'string' },
       threads: { type: 'string' },
+      nats: { type: 'string' },
+      alias: { type: 'string' },
+      shards: { type: 'string' },
+      'cache-dir': { type: 'string' },
+      'linger-ms': { type: 'string' },
     },
   });
   const [command] = positionals;
+  if (command === 'serve') {
+    if (!values.nats || !values.store || !values.alias) {
+      process.stderr.write(`${USAGE}\n`);
+      return 2;
+    }
+    return serve(values as Required<typeof values>);
+  }
   if ((command !== 'worker' && command !== 'build') || !values.redis || !values.store || (command === 'build' && !values.spec)) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
@@ -77,6 +91,26 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   process.stdout.write(`${interactive ? '\n' : ''}manifest: builds/${manifest.buildId}/manifest.json in ${store.url} (${manifest.totals.ntotal} vectors, ${manifest.servingShards.length} serving shards)\n`);
+  return 0;
+}
+
+async function serve(values: Record<string, string | undefined>): Promise<number> {
+  const node = await runSearchNode({
+    nats: values.nats!,
+    store: storeFrom(values.store!),
+    alias: values.alias!,
+    shards: values.shards === undefined ? undefined : values.shards.split(',').map(Number),
+    threads: values.threads === undefined ? undefined : Number(values.threads),
+    cacheDir: values['cache-dir'],
+    lingerMs: values['linger-ms'] === undefined ? undefined : Number(values['linger-ms']),
+  });
+  await node.settled();
+  const versions = node.status().versions.map((v) => `${v.buildId} (${v.state}, shards ${v.shards.map((s) => s.shard).join(',') || 'none'})`);
+  process.stdout.write(`faiss-native serve: node ${node.id}, alias ${values.alias} from ${values.nats}; serving ${versions.join(', ') || 'nothing yet'}\n`);
+  await new Promise<void>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+  });
+  await node.close();
   return 0;
 }
 

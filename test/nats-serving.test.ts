@@ -1,0 +1,205 @@
+// Serving over NATS: search nodes are `faiss-native serve` child processes
+// against a private nats-server; results are checked against IndexShards over
+// the same shard files.
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FaissError, IndexIVFPQ, IndexShards, type SearchResult } from 'faiss-native';
+import { RemoteIndex, fsStore, publishIndex, rollbackIndex, writeManifest, type Manifest } from 'faiss-native/distributed';
+import { randomVectors } from './helpers';
+import { scratchDir } from './distributed-helpers';
+import { natsServerMissing, startNats, startNode, waitFor, type NatsServer, type NodeProcess } from './nats-helpers';
+
+const dimension = 16;
+const perShard = 1000;
+const shardCount = 3;
+const queries = randomVectors(200, dimension, 11);
+const k = 10;
+const nprobe = 4;
+const dir = scratchDir('faiss-native-serving-');
+const storeDir = path.join(dir, 'store');
+const store = fsStore(storeDir);
+
+interface Version {
+  manifest: Manifest;
+  local: IndexShards;
+  idBase: number;
+}
+
+/** A version of 3 IVF-PQ shards from one template, ids idBase + row: v1 and v2 have disjoint ids. */
+async function buildVersion(buildId: string, idBase: number, seed: number): Promise<Version> {
+  const template = new IndexIVFPQ({ dimension, nlist: 8, m: 4, nbits: 6 });
+  template.trainSync(randomVectors(2000, dimension, seed));
+  const templatePath = path.join(dir, `${buildId}-template.index`);
+  template.writeSync(templatePath);
+  const files: string[] = [];
+  for (let shard = 0; shard < shardCount; shard++) {
+    const index = IndexIVFPQ.readSync(templatePath);
+    const ids = BigInt64Array.from({ length: perShard }, (_, i) => BigInt(idBase + shard * perShard + i));
+    index.addWithIdsSync(randomVectors(perShard, dimension, seed * 10 + shard), ids);
+    files.push(path.join(dir, `${buildId}-shard-${shard}.index`));
+    index.writeSync(files[shard]);
+    index.dispose();
+  }
+  const manifest = await writeManifest({ store, buildId, shards: files });
+  const local = new IndexShards(await Promise.all(files.map((file) => IndexIVFPQ.read(file, { mmap: true }))));
+  return { manifest, local, idBase };
+}
+
+function expectSame(remote: SearchResult, local: SearchResult): void {
+  expect(remote.labels).toEqual(local.labels);
+  expect(remote.distances).toEqual(local.distances);
+}
+
+describe.skipIf(!!natsServerMissing)(`search over NATS ${natsServerMissing ?? ''}`, () => {
+  let nats: NatsServer;
+  let v1: Version;
+  let v2: Version;
+  const nodes: NodeProcess[] = [];
+  const remotes: RemoteIndex[] = [];
+
+  function node(alias: string, shards?: number[]): NodeProcess {
+    const started = startNode({ nats: nats.url, store: storeDir, alias, shards });
+    nodes.push(started);
+    return started;
+  }
+  async function remote(alias: string): Promise<RemoteIndex> {
+    const connected = await RemoteIndex.connect({ nats: nats.url, alias, timeoutMs: 3000 });
+    remotes.push(connected);
+    return connected;
+  }
+
+  beforeAll(async () => {
+    // A small max_payload: 200 queries go as several requests per shard (34 rows each at k = 10).
+    nats = await startNats({ maxPayload: 4096 });
+    [v1, v2] = [await buildVersion('v1', 0, 1), await buildVersion('v2', 1_000_000, 2)];
+  });
+  afterEach(async () => {
+    await Promise.all(remotes.splice(0).map((r) => r.close()));
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  });
+  afterAll(async () => nats?.stop());
+
+  it('scatter-gather over 2 nodes holding different shards returns exactly what IndexShards does; status shows the shards', async () => {
+    const [a, b] = [node('scatter', [0, 1]), node('scatter', [2])];
+    await publishIndex({ nats: nats.url, alias: 'scatter', manifest: v1.manifest, timeoutMs: 20_000 });
+    await Promise.all([a.ready, b.ready]);
+    const index = await remote('scatter');
+    expect([index.dimension, index.metric, index.ntotal, index.version.buildId]).toEqual([dimension, 'l2', 3000, 'v1']);
+    const result = await index.search(queries, k, { nprobe });
+    expectSame(result, await v1.local.search(queries, k, { nprobe }));
+    expect(result.coverage).toBe(1);
+    expect(result.buildId).toBe('v1');
+    // One query, and concurrent ones (coalesced on the nodes), alike.
+    const one = queries.subarray(0, dimension);
+    expectSame(await index.search(one, k, { nprobe }), await v1.local.search(one, k, { nprobe }));
+    const parallel = await Promise.all([0, 1, 2, 3].map((i) => index.search(queries.subarray(i * dimension, (i + 5) * dimension), 5, { nprobe: 8 })));
+    for (const [i, got] of parallel.entries()) expectSame(got, await v1.local.search(queries.subarray(i * dimension, (i + 5) * dimension), 5, { nprobe: 8 }));
+
+    const status = await index.status();
+    expect(status.map((s) => s.configured).sort()).toEqual([[0, 1], [2]]);
+    const served = status.flatMap((s) => s.versions.filter((v) => v.buildId === 'v1').flatMap((v) => v.shards));
+    expect(served.map((s) => s.shard).sort()).toEqual([0, 1, 2]);
+    for (const s of served) {
+      expect(s.ntotal).toBe(perShard);
+      expect(s.queries).toBeGreaterThanOrEqual(8); // 200 rows in 6 requests, then 1 and 4 more
+      expect(s.errors).toBe(0);
+      expect(s.latencyMs.p99).toBeGreaterThan(0);
+    }
+  });
+
+  it('an unserved shard fails the search by default and lowers coverage with partial: allow', async () => {
+    const [a, b] = [node('partial', [0, 1]), node('partial', [2])];
+    await publishIndex({ nats: nats.url, alias: 'partial', manifest: v1.manifest, timeoutMs: 20_000 });
+    await Promise.all([a.ready, b.ready]);
+    const index = await remote('partial');
+    await b.stop();
+    const failed = await index.search(queries, k, { nprobe }).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(FaissError);
+    expect(failed).toMatchObject({ code: 'ERR_FAISS_SHARDS_UNAVAILABLE' });
+    expect((failed as Error).message).toBe("RemoteIndex 'partial' (build 'v1'): 1 of 3 shards did not answer: shard 2 (no search node serves it)");
+    const partial = await index.search(queries, k, { nprobe, partial: 'allow' });
+    expect(partial.coverage).toBeCloseTo(2 / 3, 10);
+    expectSame(partial, await new IndexShards(v1.local.shards.slice(0, 2)).search(queries, k, { nprobe }));
+  });
+
+  it('killing one of two replicas of a shard under a query loop fails no query', async () => {
+    const nodesOf = [node('replicas', [0, 1]), node('replicas', [2]), node('replicas', [2])];
+    await publishIndex({ nats: nats.url, alias: 'replicas', manifest: v1.manifest, timeoutMs: 20_000 });
+    await Promise.all(nodesOf.map((n) => n.ready));
+    const index = await remote('replicas');
+    const expected = await v1.local.search(queries, k, { nprobe });
+    let done = 0;
+    let failures = 0;
+    let wrong = 0;
+    const stopAt = Date.now() + 2500;
+    const loop = async (worker: number) => {
+      for (let i = worker; Date.now() < stopAt; i += 4) {
+        const row = i % 200;
+        try {
+          const got = await index.search(queries.subarray(row * dimension, (row + 1) * dimension), k, { nprobe, timeoutMs: 2000 });
+          if (got.labels.join() !== expected.labels.subarray(row * k, (row + 1) * k).join()) wrong++;
+          done++;
+        } catch {
+          failures++;
+        }
+      }
+    };
+    const loops = [0, 1, 2, 3].map(loop);
+    await waitFor(() => done >= 50, '50 answered queries');
+    const before = (await index.status()).filter((s) => s.configured.toString() === '2');
+    expect(before.every((s) => s.versions[0].shards[0].queries > 0)).toBe(true); // the queue group used both
+    await nodesOf[1].stop('SIGKILL');
+    const killedAt = done;
+    await Promise.all(loops);
+    expect(failures).toBe(0);
+    expect(wrong).toBe(0);
+    expect(done - killedAt).toBeGreaterThan(50);
+  });
+
+  it('publish v2 and roll back under a query loop: no errors, every answer from one version', async () => {
+    const serving = [node('swap', [0, 1]), node('swap', [2])];
+    await publishIndex({ nats: nats.url, alias: 'swap', manifest: v1.manifest, timeoutMs: 20_000 });
+    await Promise.all(serving.map((n) => n.ready));
+    const index = await remote('swap');
+    await expect(rollbackIndex({ nats: nats.url, alias: 'nothing-published' })).rejects.toMatchObject({ code: 'ERR_FAISS_NO_PREVIOUS' });
+    const expected = { v1: await v1.local.search(queries, k, { nprobe }), v2: await v2.local.search(queries, k, { nprobe }) };
+    const seen: Record<string, number> = { v1: 0, v2: 0 };
+    let failures = 0;
+    let mixed = 0;
+    let running = true;
+    const loop = async (worker: number) => {
+      for (let i = worker; running; i += 4) {
+        const row = i % 200;
+        try {
+          const got = await index.search(queries.subarray(row * dimension, (row + 1) * dimension), k, { nprobe });
+          const want = expected[got.buildId as 'v1' | 'v2'];
+          const base = got.buildId === 'v1' ? v1.idBase : v2.idBase;
+          // Ids tell the versions apart: v1 has 0..2999, v2 1000000..1002999.
+          const ours = [...got.labels].every((id) => id >= BigInt(base) && id < BigInt(base + 3000));
+          if (!ours || got.labels.join() !== want.labels.subarray(row * k, (row + 1) * k).join()) mixed++;
+          seen[got.buildId]++;
+        } catch {
+          failures++;
+        }
+      }
+    };
+    const loops = [0, 1, 2, 3].map(loop);
+    try {
+      await waitFor(() => seen.v1 >= 20, 'answers from v1');
+      const published = await publishIndex({ nats: nats.url, alias: 'swap', manifest: v2.manifest, timeoutMs: 20_000 });
+      expect([published.live.buildId, published.previous?.buildId]).toEqual(['v2', 'v1']);
+      await waitFor(() => seen.v2 >= 20, 'answers from v2');
+      const rolledBack = await rollbackIndex({ nats: nats.url, alias: 'swap', timeoutMs: 20_000 });
+      expect([rolledBack.live.buildId, rolledBack.previous?.buildId]).toEqual(['v1', 'v2']);
+      const v1Before = seen.v1;
+      await waitFor(() => seen.v1 >= v1Before + 20, 'answers from v1 again');
+    } finally {
+      running = false;
+      await Promise.all(loops);
+    }
+    expect(failures).toBe(0);
+    expect(mixed).toBe(0);
+    // The nodes dropped v2 once the alias left it and its linger passed.
+    await waitFor(async () => (await index.status()).every((s) => s.versions.map((v) => v.buildId).join() === 'v1'), 'v2 dropped', 5000);
+  });
+});
