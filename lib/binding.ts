@@ -94,6 +94,8 @@ export interface NativeIndex {
   readonly description: string;
   readonly indexType: string;
   readonly searchParameters: string[];
+  /** The stored values in search-option slots; -1 where the index has no such setting. */
+  readonly searchDefaults: Float64Array;
   trainSync(vectors: Float32Array, threads: number): void;
   train(vectors: Float32Array, threads: number): Promise<void>;
   addSync(vectors: Float32Array, ids: BigInt64Array | undefined, threads: number): void;
@@ -110,6 +112,8 @@ export interface NativeIndex {
   mergeFrom(other: NativeIndex): Promise<void>;
   resetSync(): void;
   reset(): Promise<void>;
+  setSearchDefaultsSync(options: Float64Array): void;
+  setSearchDefaults(options: Float64Array): Promise<void>;
   writeSync(path: string): void;
   write(path: string): Promise<void>;
   toBuffer(): Buffer;

@@ -52,6 +52,8 @@ export interface IndexReadOptions {
 }
 
 type SearchOptionName = Exclude<keyof IndexSearchOptions, 'filter' | 'threads'>;
+/** The numeric search options an index can store as its own defaults. */
+export type SearchDefaults = Pick<IndexSearchOptions, SearchOptionName>;
 const SEARCH_KEYS = ['nprobe', 'maxCodes', 'efSearch', 'quantizerEfSearch', 'kFactor', 'qb', 'filter', 'threads'] as const;
 // Positions in the Float64Array handed to the native search; see any_index_wrap.cc.
 const SLOTS: Record<SearchOptionName, [slot: number, min: number, max: number]> = {
@@ -68,6 +70,7 @@ const FILTER_EXCLUDE = 2;
 const FILTER_RANGE = 3;
 const MAX_DIMENSION = 65536;
 const WORK_KEYS = ['threads'] as const;
+const SLOT_COUNT = 6;
 
 type NativeArgs = [options: Float64Array | undefined, threads: number, filterMode: number, filterIds: BigInt64Array | undefined];
 
@@ -189,6 +192,19 @@ export class Index {
   get readOnly(): boolean {
     return this.#native.readOnly;
   }
+  /**
+   * The search settings stored in the index, used by searches that do not set
+   * them: the options this index takes, with their current values.
+   */
+  get searchDefaults(): SearchDefaults {
+    const stored = this.#native.searchDefaults;
+    const out: SearchDefaults = {};
+    for (const name of Object.keys(SLOTS) as SearchOptionName[]) {
+      const value = stored[SLOTS[name][0]];
+      if (value >= 0 && this.#searchParameters.includes(name)) out[name] = value;
+    }
+    return out;
+  }
   /** Whether concurrent search() calls (without a filter) are merged into batched native calls. */
   get coalesceSearches(): boolean {
     return this.#coalesce;
@@ -302,6 +318,23 @@ export class Index {
     return withCallerStack(this.#native.reset(), this.reset);
   }
 
+  /**
+   * Stores search options in the index as the values searches use when they
+   * do not set them, and that write() saves where Faiss's format holds them
+   * (nprobe, efSearch, quantizerEfSearch, kFactor, qb; maxCodes stays in memory).
+   * Searches issued before take effect with the old values.
+   */
+  setSearchDefaultsSync(options: SearchDefaults): void {
+    const slots = this.#defaults(options);
+    this.#coalescer.flush();
+    this.#native.setSearchDefaultsSync(slots);
+  }
+  async setSearchDefaults(options: SearchDefaults): Promise<void> {
+    const slots = this.#defaults(options);
+    this.#coalescer.flush();
+    return withCallerStack(this.#native.setSearchDefaults(slots), this.setSearchDefaults);
+  }
+
   /** Writes Faiss's binary format atomically: a crash mid-save never leaves a partial file. */
   writeSync(path: string): void {
     this.#coalescer.flush();
@@ -341,6 +374,18 @@ export class Index {
   #options(options: unknown): NativeArgs {
     if (options === undefined) return [undefined, 0, FILTER_NONE, undefined];
     const bag = expectOptions<IndexSearchOptions>(options, 'options', SEARCH_KEYS);
+    const [mode, ids] = filterArgs(bag.filter);
+    return [this.#slots(bag), threadsOption(bag.threads), mode, ids];
+  }
+
+  #defaults(options: unknown): Float64Array {
+    if (options === undefined) fail('type', 'an options object', 'options', options);
+    const bag = expectOptions<SearchDefaults>(options, 'options', Object.keys(SLOTS));
+    return this.#slots(bag) ?? new Float64Array(SLOT_COUNT).fill(-1);
+  }
+
+  // The numeric options in their native slots (-1: unset); undefined when none is set.
+  #slots(bag: SearchDefaults): Float64Array | undefined {
     let slots: Float64Array | undefined;
     for (const name of Object.keys(SLOTS) as SearchOptionName[]) {
       const value = bag[name];
@@ -350,11 +395,10 @@ export class Index {
         throw new RangeError(`${this.#native.indexType} does not take ${name}; its search options are ${takes.join(', ')}`);
       }
       const [slot, min, max] = SLOTS[name];
-      slots ??= new Float64Array(6).fill(-1);
+      slots ??= new Float64Array(SLOT_COUNT).fill(-1);
       slots[slot] = expectInteger(value, name, min, max);
     }
-    const [mode, ids] = filterArgs(bag.filter);
-    return [slots, threadsOption(bag.threads), mode, ids];
+    return slots;
   }
 }
 

@@ -1,6 +1,6 @@
 export { FaissError } from './errors';
 export { Index } from './faiss-index';
-export type { FromFactoryOptions, IdFilter, IndexReadOptions, IndexSearchOptions } from './faiss-index';
+export type { FromFactoryOptions, IdFilter, IndexReadOptions, IndexSearchOptions, SearchDefaults } from './faiss-index';
 export { IndexFlat } from './index-flat';
 export type { IndexFlatOptions } from './index-flat';
 export { IndexIVFPQ } from './index-ivfpq';

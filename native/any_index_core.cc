@@ -223,6 +223,8 @@ void AnyIndexCore::Refresh() {
   ntotal_.store(root_->ntotal);
   is_trained_.store(root_->is_trained);
   memory_bytes_.store(EstimateBytes(root_.get()));
+  std::lock_guard<std::mutex> lock(defaults_mutex_);
+  search_defaults_ = StoredSearchDefaults(*root_);
 }
 
 void AnyIndexCore::Train(idx_t n, const float* x) {
@@ -344,6 +346,12 @@ void AnyIndexCore::MergeFrom(AnyIndexCore& other) {
 void AnyIndexCore::Reset() {
   CheckWritable("reset");
   Supported("reset", [&] { root_->reset(); });
+  Refresh();
+}
+
+void AnyIndexCore::SetSearchDefaults(const SearchOptions& options) {
+  // Settings only: allowed on a read-only (mapped or on-disk) index too.
+  ApplySearchDefaults(*root_, options);
   Refresh();
 }
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ class AnyIndexCore {
   void Reconstruct(idx_t id, float* out) const;
   void MergeFrom(AnyIndexCore& other);
   void Reset();
+  // Stores the set options in the index as its defaults (see ApplySearchDefaults).
+  void SetSearchDefaults(const SearchOptions& options);
   void WriteFile(const std::string& path) const;
   std::vector<uint8_t> WriteBuffer() const;
 
@@ -53,6 +56,10 @@ class AnyIndexCore {
   int64_t ntotal() const { return ntotal_.load(); }
   bool is_trained() const { return is_trained_.load(); }
   int64_t memory_bytes() const { return memory_bytes_.load(); }
+  SearchOptions search_defaults() const {
+    std::lock_guard<std::mutex> lock(defaults_mutex_);
+    return search_defaults_;
+  }
 
  private:
   AnyIndexCore(std::unique_ptr<faiss::Index> root, std::string description);
@@ -77,6 +84,9 @@ class AnyIndexCore {
   std::atomic<int64_t> ntotal_{0};
   std::atomic<bool> is_trained_{false};
   std::atomic<int64_t> memory_bytes_{0};
+  // A copy the main thread may read while an exclusive operation changes the index.
+  mutable std::mutex defaults_mutex_;
+  SearchOptions search_defaults_;
 };
 
 }  // namespace faiss_native

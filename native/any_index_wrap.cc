@@ -29,6 +29,8 @@ Napi::Function AnyIndexWrap::DefineClass(Napi::Env env) {
       InstanceMethod<&AnyIndexWrap::RangeSearch>("rangeSearch"),
       InstanceMethod<&AnyIndexWrap::ResetSync>("resetSync"),
       InstanceMethod<&AnyIndexWrap::Reset>("reset"),
+      InstanceMethod<&AnyIndexWrap::SetSearchDefaultsSync>("setSearchDefaultsSync"),
+      InstanceMethod<&AnyIndexWrap::SetSearchDefaults>("setSearchDefaults"),
       InstanceAccessor<&AnyIndexWrap::GetNtotal>("ntotal"),
       InstanceAccessor<&AnyIndexWrap::GetDimension>("dimension"),
       InstanceAccessor<&AnyIndexWrap::GetMetric>("metric"),
@@ -37,6 +39,7 @@ Napi::Function AnyIndexWrap::DefineClass(Napi::Env env) {
       InstanceAccessor<&AnyIndexWrap::GetIndexType>("indexType"),
       InstanceAccessor<&AnyIndexWrap::GetSearchParameters>("searchParameters"),
       InstanceAccessor<&AnyIndexWrap::GetReadOnly>("readOnly"),
+      InstanceAccessor<&AnyIndexWrap::GetSearchDefaults>("searchDefaults"),
   });
   return ObjectWrap<AnyIndexWrap>::DefineClass(env, "NativeIndex", properties);
 }
@@ -154,6 +157,17 @@ PreparedOp AnyIndexWrap::PrepareReset(const Napi::CallbackInfo& info) {
           SettleMutation()};
 }
 
+// setSearchDefaults(options): the same Float64Array slots as a search, stored
+// in the index; exclusive, so searches already issued finish with the old values.
+PreparedOp AnyIndexWrap::PrepareSetSearchDefaults(const Napi::CallbackInfo& info) {
+  std::vector<Napi::Value> pins{info.This()};
+  if (!info[0].IsTypedArray()) ThrowType("Expected a Float64Array of search options but received " + DescribeValue(info[0]));
+  SearchOptions options = OptionsArgs(info, 0, pins);
+  auto slot = slot_;
+  return {"faiss-native:set-search-defaults", Access::Exclusive, std::move(pins),
+          [slot, options] { slot->Live().SetSearchDefaults(options); }, SettleMutation()};
+}
+
 PreparedOp AnyIndexWrap::PrepareRead(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info[0], "path");
   bool mmap = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
@@ -205,6 +219,18 @@ Napi::Value AnyIndexWrap::GetSearchParameters(const Napi::CallbackInfo& info) {
 }
 Napi::Value AnyIndexWrap::GetReadOnly(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), LiveCore(info.Env()).read_only());
+}
+// The stored values in the slots of the search options; -1 where the index has no such setting.
+Napi::Value AnyIndexWrap::GetSearchDefaults(const Napi::CallbackInfo& info) {
+  SearchOptions stored = LiveCore(info.Env()).search_defaults();
+  auto out = Napi::Float64Array::New(info.Env(), kOptionSlots);
+  out[kNprobe] = static_cast<double>(stored.nprobe);
+  out[kEfSearch] = static_cast<double>(stored.ef_search);
+  out[kQuantizerEfSearch] = static_cast<double>(stored.quantizer_ef_search);
+  out[kMaxCodes] = static_cast<double>(stored.max_codes);
+  out[kQb] = static_cast<double>(stored.qb);
+  out[kKFactor] = stored.k_factor > 0 ? static_cast<double>(stored.k_factor) : -1;
+  return out;
 }
 
 }  // namespace faiss_native

@@ -30,6 +30,12 @@ class AnyIndexWrap : public IndexWrapBase<AnyIndexWrap, AnyIndexCore> {
   Napi::Value RangeSearch(const Napi::CallbackInfo& info) { return Dispatch(info, &AnyIndexWrap::PrepareRangeSearch, true); }
   Napi::Value ResetSync(const Napi::CallbackInfo& info) { return Dispatch(info, &AnyIndexWrap::PrepareReset, false); }
   Napi::Value Reset(const Napi::CallbackInfo& info) { return Dispatch(info, &AnyIndexWrap::PrepareReset, true); }
+  Napi::Value SetSearchDefaultsSync(const Napi::CallbackInfo& info) {
+    return Dispatch(info, &AnyIndexWrap::PrepareSetSearchDefaults, false);
+  }
+  Napi::Value SetSearchDefaults(const Napi::CallbackInfo& info) {
+    return Dispatch(info, &AnyIndexWrap::PrepareSetSearchDefaults, true);
+  }
 
   static Napi::Value ReadSync(const Napi::CallbackInfo& info);
   static Napi::Value Read(const Napi::CallbackInfo& info);
@@ -38,6 +44,7 @@ class AnyIndexWrap : public IndexWrapBase<AnyIndexWrap, AnyIndexCore> {
   PreparedOp PrepareSearch(const Napi::CallbackInfo& info);
   PreparedOp PrepareRangeSearch(const Napi::CallbackInfo& info);
   PreparedOp PrepareReset(const Napi::CallbackInfo& info);
+  PreparedOp PrepareSetSearchDefaults(const Napi::CallbackInfo& info);
   static PreparedOp PrepareRead(const Napi::CallbackInfo& info);
 
   // info[first..]: options (Float64Array or undefined), threads, filter mode, filter ids.
@@ -51,6 +58,7 @@ class AnyIndexWrap : public IndexWrapBase<AnyIndexWrap, AnyIndexCore> {
   Napi::Value GetIndexType(const Napi::CallbackInfo& info);
   Napi::Value GetSearchParameters(const Napi::CallbackInfo& info);
   Napi::Value GetReadOnly(const Napi::CallbackInfo& info);
+  Napi::Value GetSearchDefaults(const Napi::CallbackInfo& info);
 };
 
 }  // namespace faiss_native

@@ -39,6 +39,59 @@ void Collect(const faiss::Index* index, bool quantizer, std::vector<std::string>
   if (dynamic_cast<const faiss::IndexRaBitQ*>(index) && !quantizer) add("qb");
 }
 
+void Apply(faiss::Index* index, const SearchOptions& o, bool quantizer) {
+  if (index == nullptr) return;
+  if (auto* id_map = dynamic_cast<faiss::IndexIDMap*>(index)) return Apply(id_map->index, o, quantizer);
+  if (auto* pre = dynamic_cast<faiss::IndexPreTransform*>(index)) return Apply(pre->index, o, quantizer);
+  if (auto* refine = dynamic_cast<faiss::IndexRefine*>(index)) {
+    if (!quantizer && o.k_factor > 0) refine->k_factor = o.k_factor;
+    return Apply(refine->base_index, o, quantizer);
+  }
+  if (quantizer) {
+    auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(index);
+    if (hnsw != nullptr && o.quantizer_ef_search >= 0) {
+      hnsw->hnsw.efSearch = static_cast<int>(std::max<int64_t>(1, o.quantizer_ef_search));
+    }
+    return;
+  }
+  if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(index)) {
+    // Clamped as per-call nprobe is: FastScan would pass a larger one to its quantizer as k.
+    if (o.nprobe >= 0) ivf->nprobe = std::min(static_cast<size_t>(std::max<int64_t>(1, o.nprobe)), ivf->nlist);
+    if (o.max_codes >= 0) ivf->max_codes = static_cast<size_t>(o.max_codes);
+    auto* rabitq = dynamic_cast<faiss::IndexIVFRaBitQ*>(index);
+    if (rabitq != nullptr && o.qb >= 0) rabitq->qb = static_cast<uint8_t>(o.qb);
+    return Apply(ivf->quantizer, o, true);
+  }
+  if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(index); hnsw != nullptr && o.ef_search >= 0) {
+    hnsw->hnsw.efSearch = static_cast<int>(std::max<int64_t>(1, o.ef_search));
+  }
+  if (auto* rabitq = dynamic_cast<faiss::IndexRaBitQ*>(index); rabitq != nullptr && o.qb >= 0) {
+    rabitq->qb = static_cast<uint8_t>(o.qb);
+  }
+}
+
+void Stored(const faiss::Index* index, SearchOptions& o, bool quantizer) {
+  if (index == nullptr) return;
+  if (auto* id_map = dynamic_cast<const faiss::IndexIDMap*>(index)) return Stored(id_map->index, o, quantizer);
+  if (auto* pre = dynamic_cast<const faiss::IndexPreTransform*>(index)) return Stored(pre->index, o, quantizer);
+  if (auto* refine = dynamic_cast<const faiss::IndexRefine*>(index)) {
+    if (!quantizer) o.k_factor = refine->k_factor;
+    return Stored(refine->base_index, o, quantizer);
+  }
+  if (quantizer) {
+    if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(index)) o.quantizer_ef_search = hnsw->hnsw.efSearch;
+    return;
+  }
+  if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index)) {
+    o.nprobe = static_cast<int64_t>(ivf->nprobe);
+    o.max_codes = static_cast<int64_t>(ivf->max_codes);
+    if (auto* rabitq = dynamic_cast<const faiss::IndexIVFRaBitQ*>(index)) o.qb = rabitq->qb;
+    return Stored(ivf->quantizer, o, true);
+  }
+  if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(index)) o.ef_search = hnsw->hnsw.efSearch;
+  if (auto* rabitq = dynamic_cast<const faiss::IndexRaBitQ*>(index)) o.qb = rabitq->qb;
+}
+
 }  // namespace
 
 std::vector<std::string> ApplicableOptions(const faiss::Index& index) {
@@ -47,6 +100,14 @@ std::vector<std::string> ApplicableOptions(const faiss::Index& index) {
   names.push_back("filter");
   names.push_back("threads");
   return names;
+}
+
+void ApplySearchDefaults(faiss::Index& root, const SearchOptions& options) { Apply(&root, options, false); }
+
+SearchOptions StoredSearchDefaults(const faiss::Index& root) {
+  SearchOptions options;
+  Stored(&root, options, false);
+  return options;
 }
 
 template <typename T>

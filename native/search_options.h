@@ -44,6 +44,16 @@ struct SearchOptions {
 // The JS names of the options that apply to this index (filter and threads always do).
 std::vector<std::string> ApplicableOptions(const faiss::Index& index);
 
+// Stores the options that are set (filter aside) in the index itself, where
+// unset per-call options and Faiss's own file format (write_index) take them
+// from: IVF nprobe (clamped to nlist) and max_codes, HNSW efSearch, the
+// efSearch of an IVF's HNSW coarse quantizer, IndexRefine k_factor, RaBitQ qb.
+// Mutates the index: run it as an exclusive operation.
+void ApplySearchDefaults(faiss::Index& root, const SearchOptions& options);
+
+// The stored values of the options this index takes; the others stay unset.
+SearchOptions StoredSearchDefaults(const faiss::Index& root);
+
 // Owns everything one call's parameters point at.
 class SearchParametersTree {
  public:
