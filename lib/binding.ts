@@ -1,6 +1,5 @@
-// Loads the compiled addon (a prebuild when one matches, else the local build)
-// and hands it the JS error class it should construct.
-import * as path from 'node:path';
+// Loads the compiled addon (a local build when there is one, else the prebuilt
+// binary) and hands it the JS error class it should construct.
 import { FaissError } from './errors';
 import type { Metric } from './metric';
 
@@ -44,8 +43,8 @@ export interface NativeIndexIVFPQ {
   add(vectors: Float32Array, ids: BigInt64Array | undefined, threads?: number): Promise<void>;
   searchSync(queries: Float32Array, k: number, nprobe: number, threads: number, kFactor: number): NativeSearchResult;
   search(queries: Float32Array, k: number, nprobe: number, threads: number, kFactor: number): Promise<NativeSearchResult>;
-  writeSync(path: string): void;
-  write(path: string): Promise<void>;
+  writeSync(path: string, durable?: boolean): void;
+  write(path: string, durable?: boolean): Promise<void>;
   toBuffer(): Buffer;
   removeIdsSync(ids: BigInt64Array): number;
   removeIds(ids: BigInt64Array): Promise<number>;
@@ -114,8 +113,8 @@ export interface NativeIndex {
   reset(): Promise<void>;
   setSearchDefaultsSync(options: Float64Array): void;
   setSearchDefaults(options: Float64Array): Promise<void>;
-  writeSync(path: string): void;
-  write(path: string): Promise<void>;
+  writeSync(path: string, durable?: boolean): void;
+  write(path: string, durable?: boolean): Promise<void>;
   toBuffer(): Buffer;
   dispose(): void;
 }
@@ -155,8 +154,41 @@ export interface Binding {
 // loads it; an explicit setting from the user wins.
 process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = require('node-gyp-build') as (root: string) => unknown;
+/** Loads one binary; undefined when the file is not there. */
+function loadIfPresent(load: () => unknown): Binding | undefined {
+  try {
+    return load() as Binding;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+    return undefined;
+  }
+}
+
+/**
+ * The addon, from literal paths so that bundlers and file tracers (Next.js's
+ * output tracing, webpack, esbuild's metafile) see the binaries: a local
+ * build first, as node-gyp-build would pick it (unless PREBUILDS_ONLY=1),
+ * then the prebuilt binary for this CPU.
+ */
+function loadAddon(): Binding {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const local = process.env.PREBUILDS_ONLY ? undefined : loadIfPresent(() => require('../build/Release/faiss_native.node'));
+  const addon =
+    local ??
+    (process.platform !== 'linux'
+      ? undefined
+      : process.arch === 'x64'
+        ? loadIfPresent(() => require('../prebuilds/linux-x64/faiss-native.glibc.node'))
+        : process.arch === 'arm64'
+          ? loadIfPresent(() => require('../prebuilds/linux-arm64/faiss-native.glibc.node'))
+          : undefined);
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  if (addon) return addon;
+  throw new Error(
+    `faiss-native found no binary for ${process.platform}-${process.arch}: no prebuilt one fits and it was not built from ` +
+      'source (reinstall without --ignore-scripts to build it; see the README, "Install")',
+  );
+}
 
 // Faiss reads FAISS_SIMD_LEVEL while its library loads, and an unknown name there
 // aborts the process (a level the CPU lacks crashes it later). Hidden from the
@@ -165,7 +197,7 @@ const simdLevel = process.env.FAISS_SIMD_LEVEL;
 delete process.env.FAISS_SIMD_LEVEL;
 let loaded: Binding;
 try {
-  loaded = load(path.join(__dirname, '..')) as Binding;
+  loaded = loadAddon();
 } finally {
   if (simdLevel !== undefined) process.env.FAISS_SIMD_LEVEL = simdLevel;
 }

@@ -1,3 +1,4 @@
+import { durableOption, type WriteOptions } from './write-options';
 import { binding, type NativeIndexIVFPQ } from './binding';
 import type { BuildOptions } from './build';
 import { SearchCoalescer } from './coalescer';
@@ -332,13 +333,13 @@ export class IndexIVFPQ {
   }
 
   /** Writes Faiss's binary format atomically: a crash mid-save never leaves a partial file. */
-  writeSync(path: string): void {
+  writeSync(path: string, options?: WriteOptions): void {
     this.#coalescer.flush();
-    this.#native.writeSync(expectString(path, 'path'));
+    this.#native.writeSync(expectString(path, 'path'), durableOption(options));
   }
-  async write(path: string): Promise<void> {
+  async write(path: string, options?: WriteOptions): Promise<void> {
     this.#coalescer.flush();
-    return withCallerStack(this.#native.write(expectString(path, 'path')), this.write);
+    return withCallerStack(this.#native.write(expectString(path, 'path'), durableOption(options)), this.write);
   }
 
   /** The bytes writeSync would write, in a Buffer that owns them (no copy). */

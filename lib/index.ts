@@ -11,6 +11,7 @@ export type { MergeOnDiskOptions } from './on-disk';
 export type { Metric } from './metric';
 export type { SearchResult, WorkOptions } from './results';
 export { getNumThreads, setNumThreads } from './threads';
+export type { WriteOptions } from './write-options';
 export { faissInfo, type FaissInfo } from './faiss-info';
 export { nativeMemoryUsage, type NativeMemoryUsage } from './native-memory';
 export { estimatedRecallCap, recommendParams, type RecommendParamsOptions, type RecommendedParams } from './recommend';

@@ -363,9 +363,9 @@ void AnyIndexCore::CheckSerializable() const {
   }
 }
 
-void AnyIndexCore::WriteFile(const std::string& path) const {
+void AnyIndexCore::WriteFile(const std::string& path, bool durable) const {
   CheckSerializable();
-  WriteIndexFile(*root_, path);
+  WriteIndexFile(*root_, path, durable);
 }
 
 std::vector<uint8_t> AnyIndexCore::WriteBuffer() const {

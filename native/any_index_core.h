@@ -41,7 +41,7 @@ class AnyIndexCore {
   void Reset();
   // Stores the set options in the index as its defaults (see ApplySearchDefaults).
   void SetSearchDefaults(const SearchOptions& options);
-  void WriteFile(const std::string& path) const;
+  void WriteFile(const std::string& path, bool durable) const;
   std::vector<uint8_t> WriteBuffer() const;
 
   int64_t dimension() const { return root_->d; }

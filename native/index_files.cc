@@ -89,7 +89,7 @@ struct MemoryReader : faiss::IOReader {
 
 }  // namespace
 
-void WriteIndexFile(const faiss::Index& index, const std::string& path) {
+void WriteIndexFile(const faiss::Index& index, const std::string& path, bool durable) {
   RemoveStaleTemporaries(path);
   std::string temporary = TemporaryNameFor(path);
   FILE* file = std::fopen(temporary.c_str(), "wb");
@@ -99,7 +99,7 @@ void WriteIndexFile(const faiss::Index& index, const std::string& path) {
   FileCloser closer(file);
   try {
     faiss::write_index(&index, file);
-    if (std::fflush(file) != 0 || fsync(fileno(file)) != 0) {
+    if (std::fflush(file) != 0 || (durable && fsync(fileno(file)) != 0)) {
       ThrowFaiss(SystemError("cannot write index file", path, errno), codes::kIo);
     }
     if (std::fclose(closer.release()) != 0) {
@@ -112,6 +112,7 @@ void WriteIndexFile(const faiss::Index& index, const std::string& path) {
     std::remove(temporary.c_str());
     throw;
   }
+  if (!durable) return;
   // Make the rename itself durable; failure here does not undo a complete file.
   int directory = open(DirectoryOf(path).c_str(), O_RDONLY | O_DIRECTORY);
   if (directory >= 0) {

@@ -13,9 +13,10 @@
 
 namespace faiss_native {
 
-// A temporary file in the same directory, fsync, rename, fsync of the directory.
-// Temporaries left by a writer that died are removed first.
-void WriteIndexFile(const faiss::Index& index, const std::string& path);
+// A temporary file in the same directory, fsync, rename, fsync of the directory
+// (without the fsyncs when not durable). Temporaries left by a writer that died
+// are removed first.
+void WriteIndexFile(const faiss::Index& index, const std::string& path, bool durable);
 
 // The bytes WriteIndexFile puts in a file.
 std::vector<uint8_t> SerializeIndex(const faiss::Index& index);

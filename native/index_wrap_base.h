@@ -160,8 +160,12 @@ class IndexWrapBase : public Napi::ObjectWrap<Derived> {
 
   PreparedOp PrepareWrite(const Napi::CallbackInfo& info) {
     std::string path = StringArg(info[0], "path");
+    // durable = false skips the fsyncs: still atomic for other processes and
+    // across a crash of this one, not across a power loss.
+    bool durable = info.Length() < 2 || info[1].IsUndefined() || info[1].ToBoolean().Value();
     auto slot = slot_;
-    return {"faiss-native:write", Access::Exclusive, {info.This()}, [slot, path] { slot->Live().WriteFile(path); },
+    return {"faiss-native:write", Access::Exclusive, {info.This()},
+            [slot, path, durable] { slot->Live().WriteFile(path, durable); },
             [](Napi::Env env) { return env.Undefined(); }};
   }
 

@@ -330,10 +330,10 @@ void IvfpqCore::CheckSerializable() const {
   }
 }
 
-void IvfpqCore::WriteFile(const std::string& path) {
+void IvfpqCore::WriteFile(const std::string& path, bool durable) {
   CheckSerializable();
   ivf_->nprobe = nprobe_.load();
-  WriteIndexFile(*root_, path);
+  WriteIndexFile(*root_, path, durable);
 }
 
 std::vector<uint8_t> IvfpqCore::WriteBuffer() {

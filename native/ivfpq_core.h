@@ -49,7 +49,7 @@ class IvfpqCore {
   void Search(idx_t n, const float* x, idx_t k, size_t nprobe, float k_factor, float* distances,
               idx_t* labels) const;
   // Atomic: a temporary file in the same directory, fsync, rename.
-  void WriteFile(const std::string& path);
+  void WriteFile(const std::string& path, bool durable);
   // The same bytes WriteFile puts in a file.
   std::vector<uint8_t> WriteBuffer();
 

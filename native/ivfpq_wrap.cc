@@ -152,7 +152,7 @@ PreparedOp IvfpqWrap::PrepareMergeOnDisk(const Napi::CallbackInfo& info) {
           [holder, shard_paths, data_path, index_path] {
             ThreadScope scope(0, 1 << 20);
             *holder = IvfpqCore::MergeOnDisk(shard_paths, data_path);
-            (*holder)->WriteFile(index_path);
+            (*holder)->WriteFile(index_path, true);
           },
           [holder](Napi::Env env) { return Wrap(env, std::move(*holder)); }};
 }

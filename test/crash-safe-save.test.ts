@@ -1,5 +1,5 @@
 // Crash-safe saves: a child process rewrites a ~50 MB index again and again
-// with writeSync() and write(), alternately; we SIGKILL it at random moments, many of them mid-write.
+// with writeSync(), write() and writeSync(path, { durable: false }) in turn; we SIGKILL it at random moments, many of them mid-write.
 // After every kill the file under the target name must be a complete save
 // (the last finished one, or the one whose rename had just happened), load
 // and search exactly like the original; no partial file may sit under the
@@ -28,8 +28,9 @@ say('ready');
 for (let g = first; ; g++) {
   index.nprobe = 1 + (g % index.nlist);
   say('start ' + g);
-  if (g % 2 === 0) index.writeSync(target);
-  else await index.write(target);
+  if (g % 3 === 0) index.writeSync(target);
+  else if (g % 3 === 1) await index.write(target);
+  else index.writeSync(target, { durable: false });
   say('done ' + g);
 }
 `;
@@ -153,4 +154,21 @@ describe('crash-safe saves', () => {
     // The aim is good enough that most kills interrupt a write.
     expect(midWrite).toBeGreaterThanOrEqual(KILLS / 2);
   }, 240_000);
+
+  it('write options: durable must be a boolean, an unknown option is named, the index stays usable', async () => {
+    const small = new IndexIVFPQ({ dimension: 8, nlist: 2, m: 2, nbits: 4 });
+    small.trainSync(randomVectors(39 * 16, 8, 4));
+    small.addSync(randomVectors(50, 8, 5));
+    const file = path.join(dir, 'small.index');
+    expect(() => small.writeSync(file, { durable: 'no' as unknown as boolean })).toThrow(
+      new TypeError("Expected a boolean for durable but received 'no'"),
+    );
+    await expect(small.write(file, { fsync: false } as never)).rejects.toThrow(TypeError);
+    await expect(small.write(file, { fsync: false } as never)).rejects.toThrow(/fsync/);
+    small.writeSync(file, { durable: false });
+    const fast = IndexIVFPQ.readSync(file).toBuffer();
+    await small.write(file);
+    expect(Buffer.compare(fast, IndexIVFPQ.readSync(file).toBuffer())).toBe(0);
+    small.dispose();
+  });
 });

@@ -3,7 +3,10 @@
 // they were after a warm-up (within 256 bytes per cycle: one leaked index, id
 // list or error string per cycle is far more), and RSS within +20%. RSS alone
 // is a blunt measure: glibc's per-thread arenas and fragmentation move it by
-// several percent from run to run without any leak. Needs --expose-gc
+// several percent from run to run without any leak. The C heap has one-off
+// steps too (V8 compiles on background threads with malloc'ed zones; a new
+// thread's malloc cache fills once), so a window of cycles that grew is run
+// again: a leak grows in every window, a step in one. Needs --expose-gc
 // (vitest.config.mjs).
 import { describe, expect, it } from 'vitest';
 import { FaissError, IndexIVFPQ, nativeMemoryUsage } from 'faiss-native';
@@ -13,6 +16,7 @@ import { randomVectors } from './helpers';
 const gc = (globalThis as { gc?: () => void }).gc;
 const MiB = 2 ** 20;
 const CYCLES = 2000;
+const WINDOWS = 3;
 const LEAK_BYTES_PER_CYCLE = 256;
 const RSS_GROWTH = 1.2;
 const dimension = 8;
@@ -57,14 +61,29 @@ async function cycle(i: number): Promise<void> {
   index.dispose();
 }
 
-function expectNoLeak(name: string, start: Sample, end: Sample, cycles: number): void {
-  const percent = (((end.rss - start.rss) / start.rss) * 100).toFixed(1);
-  console.log(
-    `${name}: C heap in use ${(start.heap / MiB).toFixed(2)} -> ${(end.heap / MiB).toFixed(2)} MiB ` +
-      `(${((end.heap - start.heap) / cycles).toFixed(1)} B per cycle); RSS ${(start.rss / MiB).toFixed(1)} -> ${(end.rss / MiB).toFixed(1)} MiB (${percent}%)`,
-  );
-  expect(end.heap - start.heap).toBeLessThanOrEqual(cycles * LEAK_BYTES_PER_CYCLE);
-  expect(end.rss).toBeLessThanOrEqual(start.rss * RSS_GROWTH);
+/**
+ * Runs `cycles` cycles in up to WINDOWS windows, each measured after a full
+ * collection, and passes on the first window whose C heap grew by at most
+ * LEAK_BYTES_PER_CYCLE per cycle; RSS over all windows stays within RSS_GROWTH.
+ */
+async function expectNoLeak(name: string, cycles: number, runWindow: () => Promise<void>): Promise<void> {
+  const first = await settle();
+  let start = first;
+  const growths: number[] = [];
+  for (let window = 0; window < WINDOWS; window++) {
+    await runWindow();
+    const end = await settle();
+    growths.push((end.heap - start.heap) / cycles);
+    const percent = (((end.rss - first.rss) / first.rss) * 100).toFixed(1);
+    console.log(
+      `${name}, window ${window + 1}: C heap in use ${(start.heap / MiB).toFixed(2)} -> ${(end.heap / MiB).toFixed(2)} MiB ` +
+        `(${growths.at(-1)!.toFixed(1)} B per cycle); RSS ${(first.rss / MiB).toFixed(1)} -> ${(end.rss / MiB).toFixed(1)} MiB (${percent}%)`,
+    );
+    expect(end.rss).toBeLessThanOrEqual(first.rss * RSS_GROWTH);
+    if (growths.at(-1)! <= LEAK_BYTES_PER_CYCLE) return;
+    start = end;
+  }
+  expect(Math.min(...growths)).toBeLessThanOrEqual(LEAK_BYTES_PER_CYCLE);
 }
 
 describe.skipIf(!gc)('no leaks', () => {
@@ -72,29 +91,27 @@ describe.skipIf(!gc)('no leaks', () => {
     // Warm-up: glibc gives each thread-pool thread its own malloc arena, which
     // grows to a plateau over the first thousand or so cycles; that is not a leak.
     for (let i = 0; i < 1000; i++) await cycle(i);
-    const start = await settle();
-    for (let i = 0; i < CYCLES; i++) await cycle(i);
-    const end = await settle();
-    expectNoLeak('dispose cycles', start, end, CYCLES);
+    await expectNoLeak('dispose cycles', CYCLES, async () => {
+      for (let i = 0; i < CYCLES; i++) await cycle(i);
+    });
   });
 
   it(`${CYCLES} indexes dropped without dispose() are collected and leave the C heap as it was`, async () => {
     for (let i = 0; i < 200; i++) build();
-    const start = await settle();
-    let collected = 0;
-    const registry = new FinalizationRegistry(() => {
-      collected++;
+    await expectNoLeak('dropped indexes', CYCLES, async () => {
+      let collected = 0;
+      const registry = new FinalizationRegistry(() => {
+        collected++;
+      });
+      for (let i = 0; i < CYCLES; i++) {
+        const index = build();
+        index.searchSync(queries, 5, { threads: 1 });
+        registry.register(index, i);
+        if (i % 100 === 99) await settle();
+      }
+      for (let i = 0; i < 10 && collected < CYCLES; i++) await settle();
+      expect(collected).toBeGreaterThanOrEqual(CYCLES * 0.95);
     });
-    for (let i = 0; i < CYCLES; i++) {
-      const index = build();
-      index.searchSync(queries, 5, { threads: 1 });
-      registry.register(index, i);
-      if (i % 100 === 99) await settle();
-    }
-    let end = await settle();
-    for (let i = 0; i < 10 && collected < CYCLES; i++) end = await settle();
-    expect(collected).toBeGreaterThanOrEqual(CYCLES * 0.95);
-    expectNoLeak(`dropped indexes (${collected} of ${CYCLES} collected)`, start, end, CYCLES);
   });
 
   it(`${CYCLES} rejected hostile buffers leave the C heap as it was`, async () => {
@@ -126,9 +143,8 @@ describe.skipIf(!gc)('no leaks', () => {
       }
     };
     for (let i = 0; i < 100; i++) rejected();
-    const start = await settle();
-    for (let i = 0; i < CYCLES / hostile.length; i++) rejected();
-    const end = await settle();
-    expectNoLeak(`rejected buffers (${CYCLES} loads)`, start, end, CYCLES);
+    await expectNoLeak(`rejected buffers (${CYCLES} loads)`, CYCLES, async () => {
+      for (let i = 0; i < CYCLES / hostile.length; i++) rejected();
+    });
   });
 });
