@@ -79,6 +79,30 @@ describe.skipIf(!!natsServerMissing)(`search over NATS ${natsServerMissing ?? ''
   });
   afterAll(async () => nats?.stop());
 
+  it('refuses what it cannot serve: an unpublished alias, a stale publish, bad options, a manifest written twice', async () => {
+    await expect(RemoteIndex.connect({ nats: nats.url, alias: 'unpublished' })).rejects.toMatchObject({
+      code: 'ERR_FAISS_NO_ALIAS',
+      message: "alias 'unpublished' names no published index (publishIndex first)",
+    });
+    // No node serves it: publishing gives up and leaves the alias as it was.
+    await expect(publishIndex({ nats: nats.url, alias: 'unserved', manifest: v1.manifest, timeoutMs: 300 })).rejects.toMatchObject({
+      code: 'ERR_FAISS_PUBLISH',
+      message: "build 'v1' is not served after 300 ms (shard 0: 0, shard 1: 0, shard 2: 0 of 1 replicas answering); alias 'unserved' left as it was",
+    });
+    await expect(RemoteIndex.connect({ nats: nats.url, alias: 'unserved' })).rejects.toMatchObject({ code: 'ERR_FAISS_NO_ALIAS' });
+    await expect(RemoteIndex.connect({ nats: nats.url, alias: 'a.b' })).rejects.toThrow(TypeError);
+    await expect(writeManifest({ store, buildId: 'v1', shards: [path.join(dir, 'v1-shard-0.index')] })).rejects.toMatchObject({ code: 'ERR_FAISS_MANIFEST' });
+
+    const served = node('options', [0, 1, 2]);
+    await publishIndex({ nats: nats.url, alias: 'options', manifest: v1.manifest, timeoutMs: 20_000 });
+    await served.ready;
+    const index = await remote('options');
+    await expect(index.search(queries, k, { nProbe: 4 } as never)).rejects.toThrow("Unknown option 'nProbe' for options; did you mean 'nprobe'?");
+    await expect(index.search(queries.subarray(0, 10), k)).rejects.toThrow(RangeError);
+    // What a node refuses comes back as the node's error: IVF-PQ shards take no efSearch.
+    await expect(index.search(queries, k, { efSearch: 16 })).rejects.toThrow("Unknown option 'efSearch' for options");
+  });
+
   it('scatter-gather over 2 nodes holding different shards returns exactly what IndexShards does; status shows the shards', async () => {
     const [a, b] = [node('scatter', [0, 1]), node('scatter', [2])];
     await publishIndex({ nats: nats.url, alias: 'scatter', manifest: v1.manifest, timeoutMs: 20_000 });
