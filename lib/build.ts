@@ -2,6 +2,7 @@ import { FaissError } from './errors';
 import { IndexIVFPQ, MAX_NLIST, type IndexIVFPQOptions, type Refine } from './index-ivfpq';
 import type { Metric } from './metric';
 import { recommendParams, trainingSetSize } from './recommend';
+import { gather, shuffledRows } from './sampling';
 import { exactNeighbours, tuneNprobe, type TunePoint } from './tune';
 import { expectBigInt64Array, expectBoolean, expectInteger, expectOptions, expectVectors, fail } from './validate';
 
@@ -62,23 +63,6 @@ const KEYS = [
 ] as const;
 
 const ADD_CHUNK = 65_536;
-
-function shuffledRows(n: number, seed: number): Uint32Array {
-  const rows = Uint32Array.from({ length: n }, (_, i) => i);
-  let state = seed >>> 0 || 1;
-  for (let i = n - 1; i > 0; i--) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    const j = state % (i + 1);
-    [rows[i], rows[j]] = [rows[j], rows[i]];
-  }
-  return rows;
-}
-
-function gather(vectors: Float32Array, rows: Uint32Array, dimension: number): Float32Array {
-  const out = new Float32Array(rows.length * dimension);
-  rows.forEach((row, i) => out.set(vectors.subarray(row * dimension, (row + 1) * dimension), i * dimension));
-  return out;
-}
 
 /** Code sizes to try, smallest first: the recommendation, then larger divisors of dimension. */
 function largerCodes(dimension: number, m: number): number[] {

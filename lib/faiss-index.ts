@@ -3,6 +3,7 @@ import { binding, type NativeIndex } from './binding';
 import { SearchCoalescer } from './coalescer';
 import { withCallerStack } from './errors';
 import type { RangeSearchResult } from './index-ivfpq';
+import type { IndexBuildOptions, IndexBuildReport } from './index-build';
 import { METRICS, type Metric } from './metric';
 import type { SearchResult, WorkOptions } from './results';
 import {
@@ -143,6 +144,17 @@ export class Index {
     const index = Index.#adopt(new binding.NativeIndex(d, text, metric));
     index.#coalesce = coalesce;
     return index;
+  }
+
+  /**
+   * Builds the index that answers fastest at options.targetRecall within
+   * options.memoryBudgetBytes, chosen among HNSW, IVF-Flat, IVF-PQ, IVF-PQ
+   * FastScan and RaBitQ (re-ranked) by measuring each on held-out vectors, with
+   * its tuned search options stored; report says what was tried and why.
+   */
+  static async build(vectors: Float32Array, options: IndexBuildOptions): Promise<{ index: Index; report: IndexBuildReport }> {
+    const { buildBestIndex } = await import('./index-build');
+    return buildBestIndex(vectors, options);
   }
 
   /** Reads any index in Faiss's binary format (as written by write or by Python faiss). */

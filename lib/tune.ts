@@ -112,38 +112,67 @@ export async function tuneNprobe(index: IndexIVFPQ, queries: Float32Array, optio
     throw new TypeError('Expected groundTruth or vectors for options: the exact neighbours are needed to measure recall');
   }
 
-  const curve: TunePoint[] = [];
-  const at = new Map<number, TunePoint>();
-  const point = async (nprobe: number): Promise<TunePoint> => {
-    let found = at.get(nprobe);
+  const found = await smallestSetting((nprobe) => measure(index, checked, k, nprobe, kFactor, truth), 1, index.nlist, target);
+  const curve = found.points.map((p) => ({ nprobe: p.value, recall: p.recall, qps: p.qps }));
+  return { nprobe: found.value, recall: found.recall, reached: found.reached, kFactor: kFactor ?? index.kFactor, curve };
+}
+
+export interface SettingPoint {
+  value: number;
+  recall: number;
+  qps: number;
+}
+
+export interface SettingSearch {
+  /** The smallest value that met the target, or the one with the best recall when none did. */
+  value: number;
+  recall: number;
+  reached: boolean;
+  /** Every value measured, ascending. */
+  points: SettingPoint[];
+}
+
+/**
+ * The smallest integer setting in [first, max] whose measured recall meets
+ * target, for a setting whose recall grows with it (nprobe, efSearch): powers
+ * of two from first, then a binary search below the first that meets it.
+ * Each value is measured once.
+ */
+export async function smallestSetting(
+  measureAt: (value: number) => Promise<{ recall: number; qps: number }>,
+  first: number,
+  max: number,
+  target: number,
+): Promise<SettingSearch> {
+  const at = new Map<number, SettingPoint>();
+  const point = async (value: number): Promise<SettingPoint> => {
+    let found = at.get(value);
     if (!found) {
-      found = await measure(index, checked, k, nprobe, kFactor, truth);
-      at.set(nprobe, found);
-      curve.push(found);
+      const { recall, qps } = await measureAt(value);
+      found = { value, recall, qps };
+      at.set(value, found);
     }
     return found;
   };
-  const nlist = index.nlist;
-  let low = 0; // largest nprobe known to miss the target
+  const sorted = () => [...at.values()].sort((a, b) => a.value - b.value);
+  let low = first - 1; // largest value known to miss the target
   let high = 0; // smallest known to meet it
-  for (let nprobe = 1; ; nprobe = Math.min(nlist, nprobe * 2)) {
-    if ((await point(nprobe)).recall >= target) {
-      high = nprobe;
+  for (let value = first; ; value = Math.min(max, value * 2)) {
+    if ((await point(value)).recall >= target) {
+      high = value;
       break;
     }
-    low = nprobe;
-    if (nprobe === nlist) break;
+    low = value;
+    if (value >= max) break;
   }
   if (high === 0) {
-    const best = curve.reduce((a, b) => (b.recall > a.recall ? b : a));
-    curve.sort((a, b) => a.nprobe - b.nprobe);
-    return { nprobe: best.nprobe, recall: best.recall, reached: false, kFactor: kFactor ?? index.kFactor, curve };
+    const best = [...at.values()].reduce((a, b) => (b.recall > a.recall ? b : a));
+    return { value: best.value, recall: best.recall, reached: false, points: sorted() };
   }
   while (high - low > 1) {
     const middle = Math.floor((low + high) / 2);
     if ((await point(middle)).recall >= target) high = middle;
     else low = middle;
   }
-  curve.sort((a, b) => a.nprobe - b.nprobe);
-  return { nprobe: high, recall: at.get(high)!.recall, reached: true, kFactor: kFactor ?? index.kFactor, curve };
+  return { value: high, recall: at.get(high)!.recall, reached: true, points: sorted() };
 }
