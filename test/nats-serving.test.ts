@@ -212,6 +212,9 @@ describe.skipIf(!!natsServerMissing)(`search over NATS ${natsServerMissing ?? ''
       await waitFor(() => seen.v1 >= 20, 'answers from v1');
       const published = await publishIndex({ nats: nats.url, alias: 'swap', manifest: v2.manifest, timeoutMs: 20_000 });
       expect([published.live.buildId, published.previous?.buildId]).toEqual(['v2', 'v1']);
+      // Publishing the live version again changes nothing.
+      const again = await publishIndex({ nats: nats.url, alias: 'swap', manifest: v2.manifest, timeoutMs: 20_000 });
+      expect([again.live.buildId, again.previous?.buildId, again.revision]).toEqual(['v2', 'v1', published.revision]);
       await waitFor(() => seen.v2 >= 20, 'answers from v2');
       const rolledBack = await rollbackIndex({ nats: nats.url, alias: 'swap', timeoutMs: 20_000 });
       expect([rolledBack.live.buildId, rolledBack.previous?.buildId]).toEqual(['v1', 'v2']);

@@ -81,6 +81,8 @@ async function swap(options: PublishOptions, target: (live: AliasRecord | undefi
     const entry = await kv.get(aliasKeys.live(alias));
     const live = entry?.operation === 'PUT' ? entry.json<AliasRecord>() : undefined;
     const version = target(live);
+    // Already live: moving the alias would only make rollbackIndex a no-op.
+    if (live && entry && live.buildId === version.buildId) return { live: strip(live), ...(live.previous ? { previous: live.previous } : {}), revision: entry.revision };
     await kv.put(aliasKeys.staged(alias), JSON.stringify(version));
     try {
       await waitUntilServed(connection, alias, version, minReplicas, timeoutMs);
