@@ -1,6 +1,7 @@
 // Serving over NATS: search nodes are `faiss-native serve` child processes
 // against a private nats-server; results are checked against IndexShards over
 // the same shard files.
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FaissError, IndexIVFPQ, IndexShards, type SearchResult } from 'faiss-native';
@@ -92,6 +93,19 @@ describe.skipIf(!!natsServerMissing)(`search over NATS ${natsServerMissing ?? ''
     await expect(RemoteIndex.connect({ nats: nats.url, alias: 'unserved' })).rejects.toMatchObject({ code: 'ERR_FAISS_NO_ALIAS' });
     await expect(RemoteIndex.connect({ nats: nats.url, alias: 'a.b' })).rejects.toThrow(TypeError);
     await expect(writeManifest({ store, buildId: 'v1', shards: [path.join(dir, 'v1-shard-0.index')] })).rejects.toMatchObject({ code: 'ERR_FAISS_MANIFEST' });
+
+    // A node that cannot load a version fails the publish with its reason; the alias stays unset.
+    const corrupt = await writeManifest({ store, buildId: 'corrupt', shards: v1.manifest.servingShards.map((_, i) => path.join(dir, `v1-shard-${i}.index`)) });
+    const damaged = path.join(storeDir, corrupt.servingShards[1].index.key);
+    const bytes = readFileSync(damaged);
+    bytes[bytes.length - 9] ^= 1;
+    writeFileSync(damaged, bytes);
+    const loader = node('corrupt');
+    await expect(publishIndex({ nats: nats.url, alias: 'corrupt', manifest: corrupt, timeoutMs: 20_000 })).rejects.toThrow(
+      new RegExp(`^search node \\S+ failed to load build 'corrupt': object 'builds/corrupt/serving/shard-000001.index' is corrupt: sha256 [0-9a-f]{64}, manifest says ${corrupt.servingShards[1].index.sha256}$`),
+    );
+    await expect(RemoteIndex.connect({ nats: nats.url, alias: 'corrupt' })).rejects.toMatchObject({ code: 'ERR_FAISS_NO_ALIAS' });
+    await loader.stop();
 
     const served = node('options', [0, 1, 2]);
     await publishIndex({ nats: nats.url, alias: 'options', manifest: v1.manifest, timeoutMs: 20_000 });

@@ -53,11 +53,15 @@ class ServedShard {
   #recorded = 0;
   #idle: (() => void) | undefined;
   subscription: Subscription | undefined;
+  /** Kept apart from the index, which is disposed while its status may still be asked for. */
+  readonly ntotal: number;
 
   constructor(
     readonly shard: number,
     readonly index: Index | IndexIVFPQ,
-  ) {}
+  ) {
+    this.ntotal = index.ntotal;
+  }
 
   record(ms: number): void {
     this.#latencies[this.#recorded++ % LATENCY_WINDOW] = ms;
@@ -76,7 +80,7 @@ class ServedShard {
     const at = (q: number) => (window.length ? Number(window[Math.min(window.length - 1, Math.floor(q * window.length))].toFixed(3)) : 0);
     return {
       shard: this.shard,
-      ntotal: this.index.ntotal,
+      ntotal: this.ntotal,
       queries: this.queries,
       rows: this.rows,
       errors: this.errors,
@@ -167,12 +171,20 @@ export async function runSearchNode(options: SearchNodeOptions): Promise<SearchN
     try {
       const manifest = await readManifest(store, version.buildId);
       if (!manifest) throw new FaissError(`build '${version.buildId}' has no manifest in ${store.url}`, 'ERR_FAISS_MISSING_OBJECT');
-      for (const serving of manifest.servingShards.filter((s) => serves(s.shard))) {
-        const file = await downloadServingShard(store, serving, path.join(version.directory, `shard-${serving.shard}`));
-        // IVF-PQ shards open as IndexShards users open them (precomputed tables), so both give the same distances.
-        const index = manifest.index.indexType === 'IndexIVFPQ' ? await IndexIVFPQ.read(file, { mmap: true }) : await Index.read(file, { mmap: true });
-        version.shards.push(new ServedShard(serving.shard, index));
-      }
+      // Shards download side by side; all settle before a failure is handled, so it closes every one that opened.
+      const opened = await Promise.allSettled(
+        manifest.servingShards
+          .filter((s) => serves(s.shard))
+          .map(async (serving) => {
+            const file = await downloadServingShard(store, serving, path.join(version.directory, `shard-${serving.shard}`));
+            // IVF-PQ shards open as IndexShards users open them (precomputed tables), so both give the same distances.
+            const index = manifest.index.indexType === 'IndexIVFPQ' ? await IndexIVFPQ.read(file, { mmap: true }) : await Index.read(file, { mmap: true });
+            version.shards.push(new ServedShard(serving.shard, index));
+          }),
+      );
+      const failure = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failure) throw failure.reason;
+      version.shards.sort((a, b) => a.shard - b.shard);
       if (closed || version.state !== 'loading') return;
       for (const served of version.shards) {
         served.subscription = connection.subscribe(subjects.shard(version.buildId, served.shard), {
@@ -199,6 +211,7 @@ export async function runSearchNode(options: SearchNodeOptions): Promise<SearchN
     await Promise.all(version.shards.map((served) => served.subscription?.drain().catch(() => undefined)));
     await Promise.all(version.shards.map((served) => served.idle()));
     for (const served of version.shards) served.index.dispose();
+    if (version.state === 'failed') version.shards = [];
     if (version.state === 'retiring' && versions.get(version.buildId) === version) versions.delete(version.buildId);
     await rm(version.directory, { recursive: true, force: true });
     // A rollback may want it back while it drained.
@@ -243,7 +256,13 @@ export async function runSearchNode(options: SearchNodeOptions): Promise<SearchN
 
   const statusSubscription = connection.subscribe(subjects.status(alias), {
     callback: (error, message) => {
-      if (!error) message.respond(JSON.stringify(node.status()));
+      if (error) return;
+      // A status request must never take the node down: answer what can be said.
+      try {
+        message.respond(JSON.stringify(node.status()));
+      } catch (failure) {
+        message.respond(JSON.stringify({ id, alias, configured, startedAt, versions: [], error: (failure as Error).message }));
+      }
     },
   });
 
