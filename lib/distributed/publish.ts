@@ -123,14 +123,14 @@ async function compareAndSet(kv: KV, alias: string, record: AliasRecord, revisio
 }
 
 /** Makes a manifest's version the one an alias serves, with no query failing during the swap. */
-export function publishIndex(options: PublishIndexOptions): Promise<PublishResult> {
+export async function publishIndex(options: PublishIndexOptions): Promise<PublishResult> {
   const manifest = (options as { manifest?: Manifest } | undefined)?.manifest;
   const version = servedVersion(manifest!);
   return swap(options, () => version);
 }
 
 /** Moves an alias back to the version it named before the last publish (or rollback). */
-export function rollbackIndex(options: PublishOptions): Promise<PublishResult> {
+export async function rollbackIndex(options: PublishOptions): Promise<PublishResult> {
   return swap(options, (live) => {
     if (!live?.previous) {
       throw new FaissError(`alias '${(options as PublishOptions).alias}' has no previous version to roll back to`, 'ERR_FAISS_NO_PREVIOUS');

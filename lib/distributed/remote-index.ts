@@ -129,7 +129,7 @@ export class RemoteIndex {
   }
 
   #current(): ServedVersion {
-    if (this.#closed) throw new FaissError(`RemoteIndex '${this.#alias}' is closed`, 'ERR_FAISS_CLOSED');
+    if (this.#closed) throw new FaissError(`RemoteIndex '${this.#alias}' is closed`, 'ERR_FAISS_DISPOSED');
     if (!this.#live) throw new FaissError(`alias '${this.#alias}' names no published index`, 'ERR_FAISS_NO_ALIAS');
     return this.#live;
   }
