@@ -1,11 +1,12 @@
 // Serving over NATS: search nodes are `faiss-native serve` child processes
 // against a private nats-server; results are checked against IndexShards over
 // the same shard files.
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FaissError, IndexIVFPQ, IndexShards, type SearchResult } from 'faiss-native';
-import { RemoteIndex, fsStore, publishIndex, rollbackIndex, writeManifest, type Manifest } from 'faiss-native/distributed';
+import { FaissError, IndexIVFPQ, IndexShards, mergeOnDisk, type SearchResult } from 'faiss-native';
+import { RemoteIndex, fsStore, publishIndex, readManifest, rollbackIndex, writeManifest, type Manifest } from 'faiss-native/distributed';
 import { randomVectors } from './helpers';
 import { scratchDir } from './distributed-helpers';
 import { natsServerMissing, startNats, startNode, waitFor, type NatsServer, type NodeProcess } from './nats-helpers';
@@ -143,6 +144,40 @@ describe.skipIf(!!natsServerMissing)(`search over NATS ${natsServerMissing ?? ''
       expect(s.errors).toBe(0);
       expect(s.latencyMs.p99).toBeGreaterThan(0);
     }
+  });
+
+  it('serves on-disk shards as distributedBuild publishes them (index + data file), exactly as IndexShards over them', async () => {
+    // Two serving shards merged on disk from v1's three, uploaded with a manifest written as the merge job writes it.
+    const servingShards = [];
+    const local = [];
+    for (const [serving, group] of [[0, [0, 1]], [1, [2]]] as const) {
+      const indexPath = path.join(dir, `ondisk-${serving}.index`);
+      const dataPath = path.join(dir, `ondisk-${serving}.ivfdata`);
+      (await mergeOnDisk(group.map((i) => path.join(dir, `v1-shard-${i}.index`)), { indexPath, dataPath })).dispose();
+      const upload = async (file: string, key: string) => {
+        await store.uploadFile(key, file);
+        return { key, sha256: createHash('sha256').update(readFileSync(file)).digest('hex'), bytes: readFileSync(file).length };
+      };
+      local.push(await IndexIVFPQ.read(indexPath, { mmap: true }));
+      servingShards.push({
+        shard: serving,
+        index: await upload(indexPath, `builds/ondisk/serving/shard-00000${serving}.index`),
+        data: await upload(dataPath, `builds/ondisk/serving/shard-00000${serving}.ivfdata`),
+        ntotal: group.length * perShard,
+        idRange: [group[0] * perShard, (group.at(-1)! + 1) * perShard],
+        builtShards: [...group],
+      });
+    }
+    const manifest = { ...v1.manifest, buildId: 'ondisk', index: { ...v1.manifest.index, onDiskLists: true }, servingShards } as Manifest;
+    await store.put('builds/ondisk/manifest.json', Buffer.from(JSON.stringify(manifest)));
+    const [a, b] = [node('ondisk', [0]), node('ondisk', [1])];
+    await publishIndex({ nats: nats.url, alias: 'ondisk', manifest: (await readManifest(store, 'ondisk'))!, timeoutMs: 20_000 });
+    await Promise.all([a.ready, b.ready]);
+    const index = await remote('ondisk');
+    const result = await index.search(queries, k, { nprobe });
+    expectSame(result, await new IndexShards(local).search(queries, k, { nprobe }));
+    // The same vectors as v1's three single-file shards: the same neighbours.
+    expect(result.labels).toEqual((await v1.local.search(queries, k, { nprobe })).labels);
   });
 
   it('an unserved shard fails the search by default and lowers coverage with partial: allow', async () => {
