@@ -44,8 +44,8 @@ export interface NodeProcess {
   child: ChildProcess;
   /** Resolves with the banner once the node serves what the alias named when it started. */
   ready: Promise<string>;
-  /** SIGTERM (drains) or SIGKILL; resolves once it exited. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGTERM (drains) or SIGKILL; resolves with its exit code or signal once it exited. */
+  stop(signal?: NodeJS.Signals): Promise<string>;
 }
 
 /** `npx faiss-native serve` in a child process, one OpenMP thread. */
@@ -67,10 +67,9 @@ export function startNode(options: { nats: string; store: string; alias: string;
     child,
     ready,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill(signal);
-        await exited;
-      }
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const [code, killedBy] = await exited;
+      return String(killedBy ?? code);
     },
   };
 }

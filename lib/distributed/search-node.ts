@@ -96,6 +96,9 @@ interface LoadedVersion {
   error?: string;
   shards: ServedShard[];
   directory: string;
+  /** Set once retiring starts: retiring twice (a linger, then close) drains and closes once. */
+  retired?: Promise<void>;
+  endLinger?: () => void;
 }
 
 /**
@@ -204,18 +207,33 @@ export async function runSearchNode(options: SearchNodeOptions): Promise<SearchN
     }
   }
 
-  async function retire(version: LoadedVersion, afterMs: number): Promise<void> {
+  function retire(version: LoadedVersion, afterMs: number): Promise<void> {
+    if (version.retired) {
+      if (afterMs === 0) version.endLinger?.();
+      return version.retired;
+    }
     if (version.state !== 'failed') version.state = 'retiring';
-    if (afterMs > 0) await new Promise((resolve) => setTimeout(resolve, afterMs));
-    // drain: the server stops routing to us, requests already received are answered.
-    await Promise.all(version.shards.map((served) => served.subscription?.drain().catch(() => undefined)));
-    await Promise.all(version.shards.map((served) => served.idle()));
-    for (const served of version.shards) served.index.dispose();
-    if (version.state === 'failed') version.shards = [];
-    if (version.state === 'retiring' && versions.get(version.buildId) === version) versions.delete(version.buildId);
-    await rm(version.directory, { recursive: true, force: true });
-    // A rollback may want it back while it drained.
-    if (!closed) reconcile();
+    version.retired = (async () => {
+      if (afterMs > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, afterMs);
+          version.endLinger = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      // drain: the server stops routing to us, requests already received are answered.
+      await Promise.all(version.shards.map((served) => served.subscription?.drain().catch(() => undefined)));
+      await Promise.all(version.shards.map((served) => served.idle()));
+      for (const served of version.shards) served.index.dispose();
+      if (version.state === 'failed') version.shards = [];
+      if (version.state === 'retiring' && versions.get(version.buildId) === version) versions.delete(version.buildId);
+      await rm(version.directory, { recursive: true, force: true });
+      // A rollback may want it back while it drained.
+      if (!closed) reconcile();
+    })();
+    return version.retired;
   }
 
   /** Loads what the alias names and retires the rest; a failed version is tried again only when the alias changes. */
@@ -294,7 +312,7 @@ export async function runSearchNode(options: SearchNodeOptions): Promise<SearchN
       await watching.catch(() => undefined);
       await statusSubscription.drain().catch(() => undefined);
       await reconciling;
-      await Promise.all([...versions.values()].filter((v) => v.state !== 'failed').map((v) => retire(v, 0)));
+      await Promise.all([...versions.values()].map((v) => retire(v, 0)));
       if (owned) await connection.close();
       if (ownCache) await rm(cacheDir, { recursive: true, force: true });
     },
