@@ -95,6 +95,11 @@ describe.skipIf(!!natsServerMissing)(`search over NATS ${natsServerMissing ?? ''
     });
     await expect(RemoteIndex.connect({ nats: nats.url, alias: 'unserved' })).rejects.toMatchObject({ code: 'ERR_FAISS_NO_ALIAS' });
     await expect(RemoteIndex.connect({ nats: nats.url, alias: 'a.b' })).rejects.toThrow(TypeError);
+    const oldServer = { info: { version: '2.8.4' }, request: () => undefined };
+    await expect(RemoteIndex.connect({ nats: oldServer as never, alias: 'docs' })).rejects.toMatchObject({
+      code: 'ERR_FAISS_NATS_SERVER',
+      message: 'nats-server 2.8.4 is too old: faiss-native serving needs 2.9.0 or later',
+    });
     await expect(writeManifest({ store, buildId: 'v1', shards: [path.join(dir, 'v1-shard-0.index')] })).rejects.toMatchObject({ code: 'ERR_FAISS_MANIFEST' });
 
     // A node that cannot load a version fails the publish with its reason; the alias stays unset.
