@@ -6,7 +6,7 @@ import { FaissError } from './errors';
 import { Index, type SearchDefaults } from './faiss-index';
 import { METRICS, type Metric } from './metric';
 import { gather, shuffledRows } from './sampling';
-import { recallAt, smallestSetting } from './tune';
+import { recallAt, smallestSetting, type SettingPoint, type SettingSearch } from './tune';
 import { expectBigInt64Array, expectInteger, expectOneOf, expectOptions, expectString, expectVectors, fail } from './validate';
 
 export interface IndexBuildProgress {
@@ -162,6 +162,54 @@ async function exactTopK(chunks: Chunks, queries: Float32Array, dimension: numbe
 }
 
 /**
+ * The smallest main setting (nprobe, else efSearch) whose recall@K on the
+ * held-out queries meets tuningTarget, at kFactor 4 for a re-ranked index
+ * (16 if 4 cannot reach it); when only targetRecall is reachable, the smallest
+ * meeting that; when neither, the best found.
+ */
+async function tuneCandidate(
+  index: Index,
+  queries: Float32Array,
+  truth: BigInt64Array,
+  tuningTarget: number,
+  targetRecall: number,
+  say: (message: string) => void,
+): Promise<{ point: SettingPoint; settings: SearchDefaults; reached: boolean }> {
+  const takes = index.searchParameters;
+  const measure = async (settings: SearchDefaults) => {
+    const started = process.hrtime.bigint();
+    const { labels } = await index.search(queries, K, settings);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { recall: recallAt(labels, truth, K), qps: truth.length / K / seconds };
+  };
+  const tuneWith = async (fixed: SearchDefaults): Promise<{ found: SettingSearch; settings: (value: number) => SearchDefaults }> => {
+    if (takes.includes('nprobe')) {
+      await index.setSearchDefaults({ nprobe: 2 ** 31 }); // clamped to nlist: the largest nprobe
+      const nlist = index.searchDefaults.nprobe!;
+      const found = await smallestSetting((nprobe) => measure({ ...fixed, nprobe }), 1, nlist, tuningTarget);
+      return { found, settings: (nprobe) => ({ ...fixed, nprobe }) };
+    }
+    if (takes.includes('efSearch')) {
+      const found = await smallestSetting((efSearch) => measure({ ...fixed, efSearch }), K, MAX_EF_SEARCH, tuningTarget);
+      return { found, settings: (efSearch) => ({ ...fixed, efSearch }) };
+    }
+    const { recall, qps } = await measure(fixed);
+    return { found: { value: 0, recall, reached: recall >= tuningTarget, points: [{ value: 0, recall, qps }] }, settings: () => fixed };
+  };
+  const refined = takes.includes('kFactor');
+  let tuned = await tuneWith(refined ? { kFactor: REFINE_K_FACTOR } : {});
+  if (!tuned.found.reached && refined) {
+    say(`recall ${tuned.found.recall.toFixed(3)} at kFactor ${REFINE_K_FACTOR}; trying kFactor ${RETRY_K_FACTOR}`);
+    const retry = await tuneWith({ kFactor: RETRY_K_FACTOR });
+    if (retry.found.reached || retry.found.recall > tuned.found.recall) tuned = retry;
+  }
+  const { found } = tuned;
+  const at = (value: number) => found.points.find((p) => p.value === value)!;
+  const point = found.reached ? at(found.value) : found.points.find((p) => p.recall >= targetRecall) ?? at(found.value);
+  return { point, settings: tuned.settings(point.value), reached: found.reached };
+}
+
+/**
  * Builds the index that answers fastest at targetRecall within
  * memoryBudgetBytes: holds out tuning queries, computes their exact
  * neighbours, builds each plausible candidate on the rest (a training sample,
@@ -267,43 +315,11 @@ export async function buildBestIndex(vectors: Float32Array, options: IndexBuildO
       entry.bytesPerVector = Math.round(bytesPerVector * 10) / 10;
 
       say('tune', `tuning on ${holdout} held-out vectors for recall@${K} ${tuningTarget.toFixed(3)}`);
-      const takes = index.searchParameters;
-      const measure = async (settings: SearchDefaults) => {
-        const t0 = process.hrtime.bigint();
-        const { labels } = await index.search(queries, K, settings);
-        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        return { recall: recallAt(labels, truth, K), qps: holdout / seconds };
-      };
-      const tuneWith = async (fixed: SearchDefaults) => {
-        if (takes.includes('nprobe')) {
-          await index.setSearchDefaults({ nprobe: 2 ** 31 }); // clamped to nlist: the largest nprobe
-          const nlist = index.searchDefaults.nprobe!;
-          const found = await smallestSetting((nprobe) => measure({ ...fixed, nprobe }), 1, nlist, tuningTarget);
-          return { found, settings: (value: number): SearchDefaults => ({ ...fixed, nprobe: value }) };
-        }
-        if (takes.includes('efSearch')) {
-          const found = await smallestSetting((efSearch) => measure({ ...fixed, efSearch }), K, MAX_EF_SEARCH, tuningTarget);
-          return { found, settings: (value: number): SearchDefaults => ({ ...fixed, efSearch: value }) };
-        }
-        const { recall, qps } = await measure(fixed);
-        return { found: { value: 0, recall, reached: recall >= tuningTarget, points: [{ value: 0, recall, qps }] }, settings: () => fixed };
-      };
-      const refined = takes.includes('kFactor');
-      let tuned = await tuneWith(refined ? { kFactor: REFINE_K_FACTOR } : {});
-      if (!tuned.found.reached && refined) {
-        say('tune', `recall ${tuned.found.recall.toFixed(3)} at kFactor ${REFINE_K_FACTOR}; trying kFactor ${RETRY_K_FACTOR}`);
-        const retry = await tuneWith({ kFactor: RETRY_K_FACTOR });
-        if (retry.found.reached || retry.found.recall > tuned.found.recall) tuned = retry;
-      }
-      // When only targetRecall itself is reachable, the smallest setting meeting that.
-      const point = tuned.found.reached
-        ? tuned.found.points.find((p) => p.value === tuned.found.value)!
-        : tuned.found.points.find((p) => p.recall >= targetRecall) ?? tuned.found.points.find((p) => p.value === tuned.found.value)!;
-      const settings = tuned.settings(point.value);
+      const { point, settings, reached } = await tuneCandidate(index, queries, truth, tuningTarget, targetRecall, (message) => say('tune', message));
       await index.setSearchDefaults(settings);
       say('measure', `recall@${K} ${point.recall.toFixed(3)} at ${JSON.stringify(settings)}; timing one query at a time`);
       const qps = singleQueryQps(index, queries, dimension);
-      Object.assign(entry, { recall: point.recall, qps: Math.round(qps), settings, reached: tuned.found.reached });
+      Object.assign(entry, { recall: point.recall, qps: Math.round(qps), settings, reached });
       const report = entry as Built['report'];
       if (report.reached || point.recall >= targetRecall) {
         if (better(report, best?.report)) {

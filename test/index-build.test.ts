@@ -84,7 +84,8 @@ describe.skipIf(missing !== undefined)(`Index.build on SIFT10K ${missing ?? ''}`
     const budget = 260 * 10_000;
     const tight = await Index.build(base, { dimension, targetRecall: TARGET, memoryBudgetBytes: budget, candidates: undefined });
     expect(tight.index.memoryBytes).toBeLessThanOrEqual(budget);
-    expect(tight.report.factory).not.toBe(report.factory);
+    // Unconstrained, it picks a larger index (HNSW32 here): that one no longer fits.
+    if (report.bytesPerVector * 10_000 > budget) expect(tight.report.factory).not.toBe(report.factory);
     expect(tight.report.factory).toMatch(/Refine\(SQ8\)$/);
     const hnsw = tight.report.candidates.find((c) => c.factory === 'HNSW32')!;
     expect(hnsw.skipped).toMatch(/over the budget of 2600000/);
