@@ -58,8 +58,8 @@ export function trainingSize(nBase: number, nlist: number): number {
 /**
  * The default candidates, in the order they are tried: HNSW32 first for small
  * collections (fastest at high recall where its graph is cheap to build), then
- * the inverted-file indexes from the smallest per vector to the largest, then
- * brute force for small data. trainSize: training vectors available.
+ * the inverted-file indexes, compressed codes first, then brute force for small
+ * data. trainSize: training vectors available.
  */
 export function defaultCandidates(n: number, d: number, targetRecall: number, trainSize: number): CandidatePlan[] {
   const plans: CandidatePlan[] = [];
@@ -87,18 +87,20 @@ export function defaultCandidates(n: number, d: number, targetRecall: number, tr
         : undefined),
     dominable: true,
   });
-  // The same code size as 1-bit RaBitQ or 4-bit FastScan codes, re-ranked by 8-bit scalar-quantized copies.
+  // 4-bit FastScan codes of the same size, then 1-bit RaBitQ codes, each re-ranked by
+  // 8-bit scalar-quantized copies; FastScan first, as it has answered faster wherever
+  // both were measured (bench/results/index-build.md).
   const rerank = d + ID_MAP_BYTES;
-  plans.push({
-    factory: `IVF${nlist},RaBitQ,Refine(SQ8)`,
-    estimatedBytesPerVector: Math.ceil(d / 8) + 8 + LIST_ID_BYTES + rerank + centroids,
-    implausible: tooFew,
-    dominable: true,
-  });
   const fastScanM = d % (2 * m) === 0 ? 2 * m : divisorNear(d, d / 2);
   plans.push({
     factory: `IVF${nlist},PQ${fastScanM}x4fsr,Refine(SQ8)`,
     estimatedBytesPerVector: Math.ceil(fastScanM / 2) + LIST_ID_BYTES + rerank + centroids,
+    implausible: tooFew,
+    dominable: true,
+  });
+  plans.push({
+    factory: `IVF${nlist},RaBitQ,Refine(SQ8)`,
+    estimatedBytesPerVector: Math.ceil(d / 8) + 8 + LIST_ID_BYTES + rerank + centroids,
     implausible: tooFew,
     dominable: true,
   });

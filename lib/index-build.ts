@@ -87,6 +87,8 @@ const RETRY_K_FACTOR = 16;
 // already met the target is not built: among inverted files, more bytes per
 // vector is more bytes scanned per query at equal recall.
 const DOMINATED_RATIO = 1.5;
+// A candidate whose batched QPS falls below 1/2 of that of one that met the target, before meeting it, is abandoned.
+const GIVE_UP_RATIO = 2;
 // One-query latency: at least this many queries, for at least this long.
 const QPS_MIN_QUERIES = 20;
 const QPS_MIN_SECONDS = 0.25;
@@ -174,13 +176,24 @@ async function tuneCandidate(
   tuningTarget: number,
   targetRecall: number,
   say: (message: string) => void,
+  fastest: { factory: string; batchQps: number } | undefined,
 ): Promise<{ point: SettingPoint; settings: SearchDefaults; reached: boolean }> {
   const takes = index.searchParameters;
   const measure = async (settings: SearchDefaults) => {
     const started = process.hrtime.bigint();
     const { labels } = await index.search(queries, K, settings);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    return { recall: recallAt(labels, truth, K), qps: truth.length / K / seconds };
+    const recall = recallAt(labels, truth, K);
+    const qps = truth.length / K / seconds;
+    // Larger settings only find more, more slowly: once it answers at under half the
+    // speed of a candidate that met the target, and still misses, it cannot win.
+    if (fastest && recall < tuningTarget && qps * GIVE_UP_RATIO < fastest.batchQps) {
+      throw new Skipped(
+        `at ${JSON.stringify(settings)} recall ${recall.toFixed(3)} is still below the tuning target and its ` +
+          `${Math.round(qps)} queries/s (batched) are under half of ${fastest.factory}'s ${Math.round(fastest.batchQps)}, which met it`,
+      );
+    }
+    return { recall, qps };
   };
   const tuneWith = async (fixed: SearchDefaults): Promise<{ found: SettingSearch; settings: (value: number) => SearchDefaults }> => {
     if (takes.includes('nprobe')) {
@@ -260,6 +273,14 @@ export async function buildBestIndex(vectors: Float32Array, options: IndexBuildO
   const trainSize = trainingSize(nBase, nlistFor(nBase));
   const trainRows = shuffledRows(nBase, seed + 1).subarray(0, trainSize).map((i) => baseRows[i]);
   const trainingSet = gather(data, trainRows, dimension);
+  // A factory string given with more lists than the default gets its 50 vectors per list.
+  const trainingSetFor = (index: Index): Float32Array => {
+    if (!index.searchParameters.includes('nprobe')) return trainingSet;
+    index.setSearchDefaultsSync({ nprobe: 2 ** 31 }); // clamped to nlist
+    const wanted = Math.min(nBase, trainingSize(nBase, index.searchDefaults.nprobe!));
+    if (wanted <= trainSize) return trainingSet;
+    return gather(data, shuffledRows(nBase, seed + 1).subarray(0, wanted).map((i) => baseRows[i]), dimension);
+  };
   const plans: CandidatePlan[] = given
     ? given.map((factory) => ({ factory, dominable: false }))
     : defaultCandidates(nBase, dimension, targetRecall, trainSize);
@@ -273,6 +294,8 @@ export async function buildBestIndex(vectors: Float32Array, options: IndexBuildO
   const fitsBudget = (bytes: number) => budget === undefined || bytes <= budget;
   const reports: CandidateReport[] = [];
   let best: Built | undefined;
+  // The highest batched QPS at the tuned setting among candidates that met the target.
+  let fastest: { factory: string; batchQps: number } | undefined;
   const better = (a: Built['report'], b: Built['report'] | undefined) =>
     !b || (a.reached !== b.reached ? a.reached : a.qps > b.qps);
 
@@ -300,8 +323,9 @@ export async function buildBestIndex(vectors: Float32Array, options: IndexBuildO
       const say = (step: IndexBuildProgress['step'], message: string, fraction?: number) =>
         progress({ step, candidate: plan.factory, message: `${plan.factory}: ${message}`, ...(fraction === undefined ? {} : { fraction }) });
       if (!index.isTrained) {
-        say('train', `training on ${trainSize} vectors`);
-        await index.train(trainingSet);
+        const training = trainingSetFor(index);
+        say('train', `training on ${training.length / dimension} vectors`);
+        await index.train(training);
       }
       const emptyBytes = index.memoryBytes;
       await chunks(async (vectorsChunk, idsChunk, end) => {
@@ -315,7 +339,8 @@ export async function buildBestIndex(vectors: Float32Array, options: IndexBuildO
       entry.bytesPerVector = Math.round(bytesPerVector * 10) / 10;
 
       say('tune', `tuning on ${holdout} held-out vectors for recall@${K} ${tuningTarget.toFixed(3)}`);
-      const { point, settings, reached } = await tuneCandidate(index, queries, truth, tuningTarget, targetRecall, (message) => say('tune', message));
+      const { point, settings, reached } = await tuneCandidate(index, queries, truth, tuningTarget, targetRecall, (message) => say('tune', message), fastest);
+      if (reached && (!fastest || point.qps > fastest.batchQps)) fastest = { factory: plan.factory, batchQps: point.qps };
       await index.setSearchDefaults(settings);
       say('measure', `recall@${K} ${point.recall.toFixed(3)} at ${JSON.stringify(settings)}; timing one query at a time`);
       const qps = singleQueryQps(index, queries, dimension);
