@@ -299,69 +299,75 @@ export async function buildBestIndex(vectors: Float32Array, options: IndexBuildO
   const better = (a: Built['report'], b: Built['report'] | undefined) =>
     !b || (a.reached !== b.reached ? a.reached : a.qps > b.qps);
 
-  for (const plan of plans) {
-    const estimate = plan.estimatedBytesPerVector;
-    const entry: CandidateReport = { factory: plan.factory, ...(estimate === undefined ? {} : { estimatedBytesPerVector: Math.round(estimate) }) };
-    reports.push(entry);
-    const winner = reports
-      .filter((r) => r.reached && r.bytesPerVector !== undefined)
-      .reduce<CandidateReport | undefined>((a, b) => (!a || b.bytesPerVector! < a.bytesPerVector! ? b : a), undefined);
-    if (plan.implausible) entry.skipped = plan.implausible;
-    else if (estimate !== undefined && !fitsBudget(estimate * n)) {
-      entry.skipped = `needs about ${Math.round(estimate * n)} bytes, over the budget of ${budget}`;
-    } else if (plan.dominable && winner && estimate !== undefined && estimate >= DOMINATED_RATIO * winner.bytesPerVector!) {
-      entry.skipped = `${winner.factory} already met the target with ${Math.round(winner.bytesPerVector!)} bytes per vector; this needs about ${Math.round(estimate)}`;
-    }
-    if (entry.skipped) {
-      progress({ step: 'skip', candidate: plan.factory, message: `${plan.factory}: ${entry.skipped}` });
-      continue;
-    }
-    const candidateStart = performance.now();
-    const index = Index.fromFactory(dimension, plan.factory, { metric, coalesce: false });
-    let kept = false;
-    try {
-      const say = (step: IndexBuildProgress['step'], message: string, fraction?: number) =>
-        progress({ step, candidate: plan.factory, message: `${plan.factory}: ${message}`, ...(fraction === undefined ? {} : { fraction }) });
-      if (!index.isTrained) {
-        const training = trainingSetFor(index);
-        say('train', `training on ${training.length / dimension} vectors`);
-        await index.train(training);
+  // An error that ends the build (a throwing onProgress, say) frees the candidate kept so far.
+  try {
+    for (const plan of plans) {
+      const estimate = plan.estimatedBytesPerVector;
+      const entry: CandidateReport = { factory: plan.factory, ...(estimate === undefined ? {} : { estimatedBytesPerVector: Math.round(estimate) }) };
+      reports.push(entry);
+      const winner = reports
+        .filter((r) => r.reached && r.bytesPerVector !== undefined)
+        .reduce<CandidateReport | undefined>((a, b) => (!a || b.bytesPerVector! < a.bytesPerVector! ? b : a), undefined);
+      if (plan.implausible) entry.skipped = plan.implausible;
+      else if (estimate !== undefined && !fitsBudget(estimate * n)) {
+        entry.skipped = `needs about ${Math.round(estimate * n)} bytes, over the budget of ${budget}`;
+      } else if (plan.dominable && winner && estimate !== undefined && estimate >= DOMINATED_RATIO * winner.bytesPerVector!) {
+        entry.skipped = `${winner.factory} already met the target with ${Math.round(winner.bytesPerVector!)} bytes per vector; this needs about ${Math.round(estimate)}`;
       }
-      const emptyBytes = index.memoryBytes;
-      await chunks(async (vectorsChunk, idsChunk, end) => {
-        await index.addWithIds(vectorsChunk, idsChunk);
-        say('add', `added ${end} of ${nBase}`, end / nBase);
-        // Without an estimate, the first chunk tells the size per vector.
-        const projected = emptyBytes + ((index.memoryBytes - emptyBytes) / end) * n;
-        if (!fitsBudget(projected)) throw new Skipped(`needs about ${Math.round(projected)} bytes, over the budget of ${budget}`);
-      });
-      const bytesPerVector = index.memoryBytes / index.ntotal;
-      entry.bytesPerVector = Math.round(bytesPerVector * 10) / 10;
-
-      say('tune', `tuning on ${holdout} held-out vectors for recall@${K} ${tuningTarget.toFixed(3)}`);
-      const { point, settings, reached } = await tuneCandidate(index, queries, truth, tuningTarget, targetRecall, (message) => say('tune', message), fastest);
-      if (reached && (!fastest || point.qps > fastest.batchQps)) fastest = { factory: plan.factory, batchQps: point.qps };
-      await index.setSearchDefaults(settings);
-      say('measure', `recall@${K} ${point.recall.toFixed(3)} at ${JSON.stringify(settings)}; timing one query at a time`);
-      const qps = singleQueryQps(index, queries, dimension);
-      Object.assign(entry, { recall: point.recall, qps: Math.round(qps), settings, reached });
-      const report = entry as Built['report'];
-      if (report.reached || point.recall >= targetRecall) {
-        if (better(report, best?.report)) {
-          best?.index.dispose();
-          best = { index, report };
-          kept = true;
+      if (entry.skipped) {
+        progress({ step: 'skip', candidate: plan.factory, message: `${plan.factory}: ${entry.skipped}` });
+        continue;
+      }
+      const candidateStart = performance.now();
+      const index = Index.fromFactory(dimension, plan.factory, { metric, coalesce: false });
+      let kept = false;
+      try {
+        const say = (step: IndexBuildProgress['step'], message: string, fraction?: number) =>
+          progress({ step, candidate: plan.factory, message: `${plan.factory}: ${message}`, ...(fraction === undefined ? {} : { fraction }) });
+        if (!index.isTrained) {
+          const training = trainingSetFor(index);
+          say('train', `training on ${training.length / dimension} vectors`);
+          await index.train(training);
         }
+        const emptyBytes = index.memoryBytes;
+        await chunks(async (vectorsChunk, idsChunk, end) => {
+          await index.addWithIds(vectorsChunk, idsChunk);
+          say('add', `added ${end} of ${nBase}`, end / nBase);
+          // Without an estimate, the first chunk tells the size per vector.
+          const projected = emptyBytes + ((index.memoryBytes - emptyBytes) / end) * n;
+          if (!fitsBudget(projected)) throw new Skipped(`needs about ${Math.round(projected)} bytes, over the budget of ${budget}`);
+        });
+        const bytesPerVector = index.memoryBytes / index.ntotal;
+        entry.bytesPerVector = Math.round(bytesPerVector * 10) / 10;
+
+        say('tune', `tuning on ${holdout} held-out vectors for recall@${K} ${tuningTarget.toFixed(3)}`);
+        const { point, settings, reached } = await tuneCandidate(index, queries, truth, tuningTarget, targetRecall, (message) => say('tune', message), fastest);
+        if (reached && (!fastest || point.qps > fastest.batchQps)) fastest = { factory: plan.factory, batchQps: point.qps };
+        await index.setSearchDefaults(settings);
+        say('measure', `recall@${K} ${point.recall.toFixed(3)} at ${JSON.stringify(settings)}; timing one query at a time`);
+        const qps = singleQueryQps(index, queries, dimension);
+        Object.assign(entry, { recall: point.recall, qps: Math.round(qps), settings, reached });
+        const report = entry as Built['report'];
+        if (report.reached || point.recall >= targetRecall) {
+          if (better(report, best?.report)) {
+            best?.index.dispose();
+            best = { index, report };
+            kept = true;
+          }
+        }
+      } catch (error) {
+        // A candidate that does not fit, or that Faiss cannot train on this data, is reported and passed over.
+        if (!(error instanceof Skipped || error instanceof FaissError || error instanceof RangeError)) throw error;
+        entry.skipped = error.message;
+        progress({ step: 'skip', candidate: plan.factory, message: `${plan.factory}: ${error.message}` });
+      } finally {
+        entry.seconds = Math.round((performance.now() - candidateStart) / 100) / 10;
+        if (!kept) index.dispose();
       }
-    } catch (error) {
-      // A candidate that does not fit, or that Faiss cannot train on this data, is reported and passed over.
-      if (!(error instanceof Skipped || error instanceof FaissError || error instanceof RangeError)) throw error;
-      entry.skipped = error.message;
-      progress({ step: 'skip', candidate: plan.factory, message: `${plan.factory}: ${error.message}` });
-    } finally {
-      entry.seconds = Math.round((performance.now() - candidateStart) / 100) / 10;
-      if (!kept) index.dispose();
     }
+  } catch (error) {
+    best?.index.dispose();
+    throw error;
   }
 
   if (!best) {

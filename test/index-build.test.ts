@@ -103,6 +103,14 @@ describe.skipIf(missing !== undefined)(`Index.build on SIFT10K ${missing ?? ''}`
     chosen.dispose();
   });
 
+  it('passes on an error thrown by onProgress, mid-build', async () => {
+    const stop = new Error('stop');
+    const onProgress = (p: IndexBuildProgress) => {
+      if (p.step === 'tune' && p.candidate === 'HNSW16') throw stop;
+    };
+    await expect(Index.build(base, { dimension, candidates: ['IVF64,Flat', 'HNSW16'], onProgress })).rejects.toBe(stop);
+  });
+
   it('rejects an unreachable target with the best recall it measured', async () => {
     const attempt = Index.build(base, { dimension, targetRecall: 0.95, candidates: ['IVF64,PQ4x4np'] });
     await expect(attempt).rejects.toThrow(FaissError);
