@@ -79,6 +79,19 @@ describe.skipIf(missing !== undefined)(`Index.setSearchDefaults on SIFT10K ${mis
     ivf.dispose();
   });
 
+  it('sets the defaults of a memory-mapped (read-only) index too: they are settings, not data', async () => {
+    const index = await built('IVF64,Flat');
+    const file = path.join(dir, 'mapped.faiss');
+    await index.write(file);
+    const mapped = await Index.read(file, { mmap: true });
+    expect(mapped.readOnly).toBe(true);
+    await mapped.setSearchDefaults({ nprobe: 5 });
+    expect(mapped.searchDefaults.nprobe).toBe(5);
+    expectSameResults(await mapped.search(queries, 10), await index.search(queries, 10, { nprobe: 5 }));
+    mapped.dispose();
+    index.dispose();
+  });
+
   it('rejects an option the index does not take, and bad values, without changing anything', async () => {
     const hnsw = Index.fromFactory(dimension, 'HNSW32');
     await expect(hnsw.setSearchDefaults({ nprobe: 4 })).rejects.toThrow(
