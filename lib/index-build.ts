@@ -152,12 +152,33 @@ function baseChunks(data: Float32Array, dimension: number, rows: Uint32Array, id
   };
 }
 
-/** Exact top-K ids of queries among the chunked vectors: brute force (Faiss IndexFlat). */
+/**
+ * Exact top-K ids of queries among the chunked vectors: brute force (Faiss
+ * IndexFlat) over one chunk at a time, merged, so that no second copy of the
+ * whole collection is made.
+ */
 async function exactTopK(chunks: Chunks, queries: Float32Array, dimension: number, metric: Metric): Promise<BigInt64Array> {
+  const nq = queries.length / dimension;
+  const larger = metric !== 'l2'; // similarity: larger is nearer
+  const ids = new BigInt64Array(nq * K).fill(-1n);
+  const distances = new Float32Array(nq * K).fill(larger ? -Infinity : Infinity);
   const flat = Index.fromFactory(dimension, 'Flat', { metric, coalesce: false });
   try {
-    await chunks((vectors, ids) => flat.addWithIds(vectors, ids));
-    return (await flat.search(queries, K)).labels;
+    await chunks(async (vectors, chunkIds) => {
+      await flat.reset();
+      await flat.addWithIds(vectors, chunkIds);
+      const found = await flat.search(queries, K);
+      for (let q = 0; q < nq; q++) {
+        const pairs: [number, bigint][] = [];
+        for (let j = q * K; j < (q + 1) * K; j++) {
+          if (ids[j] >= 0n) pairs.push([distances[j], ids[j]]);
+          if (found.labels[j] >= 0n) pairs.push([found.distances[j], found.labels[j]]);
+        }
+        pairs.sort((a, b) => (larger ? b[0] - a[0] : a[0] - b[0]));
+        for (let j = 0; j < Math.min(K, pairs.length); j++) [distances[q * K + j], ids[q * K + j]] = pairs[j];
+      }
+    });
+    return ids;
   } finally {
     flat.dispose();
   }
