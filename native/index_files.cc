@@ -1,7 +1,9 @@
 #include "index_files.h"
 
+#include <faiss/IVFlib.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
+#include <faiss/invlists/OnDiskInvertedLists.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -146,7 +148,15 @@ ReadIndexResult ReadIndexFile(const std::string& path, bool mmap, IndexGrammar g
   // Read-only: on-disk lists are mapped without write access. They are mapped
   // already; Faiss's mmap flag would make it skip mapping them at all.
   int flags = faiss::IO_FLAG_READ_ONLY | (mmap && !facts.on_disk_lists ? faiss::IO_FLAG_MMAP : 0) | extra_flags;
-  return {std::unique_ptr<faiss::Index>(faiss::read_index(file, flags)), facts};
+  std::unique_ptr<faiss::Index> index(faiss::read_index(file, flags));
+  StopListPrefetchThreads(index.get());
+  return {std::move(index), facts};
+}
+
+void StopListPrefetchThreads(faiss::Index* index) {
+  faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(index);
+  if (ivf == nullptr) return;
+  if (auto* on_disk = dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists)) on_disk->prefetch_nthread = 0;
 }
 
 ReadIndexResult ReadIndexBuffer(const uint8_t* data, size_t size, IndexGrammar grammar) {

@@ -31,4 +31,9 @@ struct ReadIndexResult {
 ReadIndexResult ReadIndexFile(const std::string& path, bool mmap, IndexGrammar grammar, int extra_flags = 0);
 ReadIndexResult ReadIndexBuffer(const uint8_t* data, size_t size, IndexGrammar grammar);
 
+// Faiss's mapped and on-disk lists start 32 prefetch threads before every
+// search (and serialise searches on joining them): 3.2 ms of CPU for a query
+// whose scan takes 0.1 ms. With none, pages are faulted in by the scan itself.
+void StopListPrefetchThreads(faiss::Index* index);
+
 }  // namespace faiss_native

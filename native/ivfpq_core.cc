@@ -457,6 +457,7 @@ std::unique_ptr<IvfpqCore> IvfpqCore::MergeOnDisk(const std::vector<std::string>
                                                              merged.ivf_->code_size, data_path.c_str());
   size_t ntotal = on_disk->merge_from_multiple(lists.data(), static_cast<int>(lists.size()));
   merged.ivf_->replace_invlists(on_disk.release(), /*own=*/true);
+  StopListPrefetchThreads(merged.ivf_);
   merged.ivf_->ntotal = static_cast<idx_t>(ntotal);
   merged.read_only_ = true;
   // Only the merged index, which will be searched, gets the table.
