@@ -201,13 +201,27 @@ export async function runBuildWorker(options: BuildWorkerOptions): Promise<Build
     const index = await openForAdding(await cachedTemplate(context, template), template.onDiskLists);
     const attempt = context.job.attemptsMade + 1;
     const [start, end] = shardRange(spec, shard);
+    // The next batch is read while the current one is added (the add runs off
+    // the event loop), so reading costs no time of its own.
+    const readBatch = async (from: number) => {
+      const to = Math.min(end, from + batchRows);
+      const vectors = await readRows(context.store, spec.source, from, to, (bytes) => void context.state.countBytes(bytes));
+      const ids = new BigInt64Array(to - from);
+      for (let i = 0; i < ids.length; i++) ids[i] = BigInt(spec.source.idBase + from + i);
+      return { to, vectors, ids };
+    };
+    // Marked handled at once: a read that fails during an add is thrown where it is awaited.
+    const readAhead = (from: number) => {
+      const batch = readBatch(from);
+      batch.catch(() => {});
+      return batch;
+    };
+    let next = start < end ? readAhead(start) : undefined;
     try {
-      for (let from = start; from < end; from += batchRows) {
+      while (next) {
         await context.state.throwIfCancelled();
-        const to = Math.min(end, from + batchRows);
-        const vectors = await readRows(context.store, spec.source, from, to, (bytes) => void context.state.countBytes(bytes));
-        const ids = new BigInt64Array(to - from);
-        for (let i = 0; i < ids.length; i++) ids[i] = BigInt(spec.source.idBase + from + i);
+        const { to, vectors, ids } = await next;
+        next = to < end ? readAhead(to) : undefined;
         await index.addWithIds(vectors, ids, { threads });
         await context.state.reportAdded(shard, to - start);
         await context.job.updateProgress(Math.round((100 * (to - start)) / (end - start)));

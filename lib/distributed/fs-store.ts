@@ -56,7 +56,8 @@ export function fsStore(directory: string): ObjectStore {
     async getRange(key, start, end) {
       const handle = await open(pathOf(key), 'r');
       try {
-        const buffer = Buffer.alloc(end - start);
+        // Every byte is read into it: no zero fill; its own ArrayBuffer, so callers can view it as floats.
+        const buffer = Buffer.allocUnsafeSlow(end - start);
         const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
         if (bytesRead !== buffer.length) throw new RangeError(`object '${key}' ends before byte ${end}`);
         return buffer;

@@ -83,7 +83,7 @@ export async function readRows(store: ObjectStore, source: ResolvedSource, start
     onBytes(rows.byteLength);
     return rows;
   }
-  const out = new Float32Array((end - start) * dimension);
+  let out: Float32Array | undefined;
   let first = 0; // the source row where the current object begins
   for (const object of source.objects) {
     const from = Math.max(start, first);
@@ -92,13 +92,20 @@ export async function readRows(store: ObjectStore, source: ResolvedSource, start
       const rowBytes = object.rowHeader + 4 * dimension;
       const bytes = await store.getRange(object.key, (from - first) * rowBytes, (to - first) * rowBytes);
       onBytes(bytes.length);
-      // One aligned copy; rowBytes and rowHeader are multiples of 4, so every row is a Float32Array view of it.
-      const floats = new Float32Array(new Uint8Array(bytes).buffer);
-      const rowFloats = rowBytes / 4;
+      // rowBytes and rowHeader are multiples of 4: every row is a Float32Array
+      // view of the bytes, copied only when the Buffer sits at an odd offset.
+      const floats =
+        bytes.byteOffset % 4 === 0
+          ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
+          : new Float32Array(new Uint8Array(bytes).buffer);
       const headerFloats = object.rowHeader / 4;
+      // Raw rows that make up the whole range are the result as they are.
+      if (headerFloats === 0 && from === start && to === end) return floats;
+      out ??= new Float32Array((end - start) * dimension);
       if (headerFloats === 0) {
         out.set(floats, (from - start) * dimension);
       } else {
+        const rowFloats = rowBytes / 4;
         for (let row = 0; row < to - from; row++) {
           const at = row * rowFloats + headerFloats;
           out.set(floats.subarray(at, at + dimension), (from - start + row) * dimension);
@@ -108,5 +115,5 @@ export async function readRows(store: ObjectStore, source: ResolvedSource, start
     first += object.rows;
     if (first >= end) break;
   }
-  return out;
+  return out ?? new Float32Array(0);
 }
