@@ -40,11 +40,16 @@ function randomRows(count, seed) {
 
 /**
  * Median ms of one call: samples of ~SAMPLE_MS each; `setup` runs untimed
- * before every call, but counts towards the sample's length.
+ * before every call, but counts towards the sample's length. With `collect`,
+ * a full garbage collection runs untimed before each call too: for calls that
+ * make 15 MB objects, whose collection would otherwise land in whichever call
+ * happens to trigger it (faiss-native reports its native memory to V8, so
+ * its garbage is collected promptly; faiss-node's is not reported).
  */
-function timeCall(call, setup = () => undefined) {
+function timeCall(call, setup = () => undefined, { collect = false } = {}) {
   const once = () => {
     const state = setup();
+    if (collect) globalThis.gc();
     const started = performance.now();
     call(state);
     return performance.now() - started;
@@ -84,7 +89,7 @@ function measure(library) {
     'add(1 vector) (LangChain adds one at a time)': timeCall((index) => index.add(one), () => new faiss.IndexFlatL2(D)),
     'search(1 query, k=4)': timeCall(() => full.search(one, 4)),
     'search(100 queries, k=10)': timeCall(() => full.search(queries, 10)),
-    'removeIds(10 ids)': timeCall((index) => index.removeIds(removed), () => faiss.IndexFlatL2.fromBuffer(bytes)),
+    'removeIds(10 ids)': timeCall((index) => index.removeIds(removed), () => faiss.IndexFlatL2.fromBuffer(bytes), { collect: true }),
     'mergeFrom(1,000 vectors)': timeCall(
       ([index, other]) => index.mergeFrom(other),
       () => {
@@ -92,11 +97,12 @@ function measure(library) {
         other.add(extra);
         return [faiss.IndexFlatL2.fromBuffer(bytes), other];
       },
+      { collect: true },
     ),
-    toBuffer: timeCall(() => full.toBuffer()),
-    fromBuffer: timeCall(() => faiss.IndexFlatL2.fromBuffer(bytes)),
+    toBuffer: timeCall(() => full.toBuffer(), undefined, { collect: true }),
+    fromBuffer: timeCall(() => faiss.IndexFlatL2.fromBuffer(bytes), undefined, { collect: true }),
     write: timeCall(() => full.write(file)),
-    read: timeCall(() => faiss.IndexFlatL2.read(file)),
+    read: timeCall(() => faiss.IndexFlatL2.read(file), undefined, { collect: true }),
   };
   rmSync(dir, { recursive: true, force: true });
   return ms;
@@ -112,7 +118,7 @@ if (options.child) {
   for (let round = 0; round < Number(options.rounds); round++) {
     for (const library of round % 2 ? ['compat', 'faiss-node'] : ['faiss-node', 'compat']) {
       log(`round ${round + 1}: ${library}`);
-      const args = [path.join(repoRoot, 'bench', 'faiss-node-compat.mjs'), '--child', library, '--n', String(N), '--d', String(D)];
+      const args = ['--expose-gc', path.join(repoRoot, 'bench', 'faiss-node-compat.mjs'), '--child', library, '--n', String(N), '--d', String(D)];
       const child = spawnSync(process.execPath, args, { env, encoding: 'utf8', maxBuffer: 1 << 20 });
       const line = child.stdout.split('\n').find((text) => text.startsWith(RESULT_PREFIX));
       if (!line) throw new Error(`${library} child failed:\n${child.stderr}`);

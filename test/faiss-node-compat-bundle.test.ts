@@ -1,6 +1,7 @@
 // An application bundled with esbuild: `require('faiss-node')` is aliased to
 // faiss-node-compat and bundled in; faiss-native stays external, as the README
 // tells bundler users, and loads its binary from its own package directory.
+// And faiss-native's own loader as bundlers and file tracers see it.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -53,5 +54,36 @@ describe('faiss-node-compat in an esbuild bundle', () => {
       l2: { distances: [0, 1], labels: [1, 0] },
       ip: { distances: [2], labels: [1] },
     });
+  });
+});
+
+describe('the addon as a bundler sees it', () => {
+  it('every binary the loader may pick is a literal require that a bundler resolves', async () => {
+    // What a file tracer sees: the .node paths esbuild resolves while bundling faiss-native itself.
+    const seen: string[] = [];
+    await build({
+      entryPoints: [path.join(ROOT, 'dist', 'index.js')],
+      write: false,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      logLevel: 'silent',
+      plugins: [
+        {
+          name: 'record-binaries',
+          setup(bundler) {
+            bundler.onResolve({ filter: /\.node$/ }, (args) => {
+              seen.push(path.relative(ROOT, path.resolve(args.resolveDir, args.path)));
+              return { path: args.path, external: true };
+            });
+          },
+        },
+      ],
+    });
+    expect(seen.sort()).toEqual([
+      'build/Release/faiss_native.node',
+      'prebuilds/linux-arm64/faiss-native.glibc.node',
+      'prebuilds/linux-x64/faiss-native.glibc.node',
+    ]);
   });
 });
