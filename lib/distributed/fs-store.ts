@@ -65,6 +65,18 @@ export function fsStore(directory: string): ObjectStore {
         await handle.close();
       }
     },
+    async getRangeInto(key, start, target) {
+      const handle = await open(pathOf(key), 'r');
+      try {
+        for (let done = 0; done < target.length; ) {
+          const { bytesRead } = await handle.read(target, done, target.length - done, start + done);
+          if (bytesRead === 0) throw new RangeError(`object '${key}' ends before byte ${start + target.length}`);
+          done += bytesRead;
+        }
+      } finally {
+        await handle.close();
+      }
+    },
     async head(key) {
       try {
         return { bytes: (await stat(pathOf(key))).size };

@@ -12,6 +12,11 @@ export interface ObjectStore {
   get(key: string): Promise<Buffer | undefined>;
   /** Bytes [start, end) of an object. */
   getRange(key: string, start: number, end: number): Promise<Buffer>;
+  /**
+   * Bytes [start, start + target.length) of an object, read into target.
+   * Optional: stores that can fill caller memory spare a buffer per read.
+   */
+  getRangeInto?(key: string, start: number, target: Uint8Array): Promise<void>;
   /** The object's size, or undefined when there is none. */
   head(key: string): Promise<{ bytes: number } | undefined>;
   uploadFile(key: string, filePath: string, onBytes?: (bytes: number) => void): Promise<void>;

@@ -69,9 +69,36 @@ export async function resolveSource(store: ObjectStore, source: VectorSource): P
 // Kept from TypeScript's CommonJS output, which would turn import() into require().
 const importModule = new Function('url', 'return import(url)') as (url: string) => Promise<{ read?: unknown; default?: { read?: unknown } }>;
 
-/** Rows [start, end) of the source as one Float32Array; counts bytes read. */
-export async function readRows(store: ObjectStore, source: ResolvedSource, start: number, end: number, onBytes: (bytes: number) => void): Promise<Float32Array> {
+/**
+ * Rows [start, end) of the source as one Float32Array; counts bytes read.
+ * With `into` (room for the rows), raw float32 rows are read straight into it
+ * where the store can fill caller memory, and the result is a view of it.
+ */
+export async function readRows(
+  store: ObjectStore,
+  source: ResolvedSource,
+  start: number,
+  end: number,
+  onBytes: (bytes: number) => void,
+  into?: Float32Array,
+): Promise<Float32Array> {
   const { dimension } = source;
+  if (into && source.kind === 'objects' && store.getRangeInto && source.objects.every((object) => object.rowHeader === 0)) {
+    const out = into.subarray(0, (end - start) * dimension);
+    let first = 0;
+    for (const object of source.objects) {
+      const from = Math.max(start, first);
+      const to = Math.min(end, first + object.rows);
+      if (from < to) {
+        const target = new Uint8Array(out.buffer, out.byteOffset + (from - start) * dimension * 4, (to - from) * dimension * 4);
+        await store.getRangeInto(object.key, (from - first) * dimension * 4, target);
+        onBytes(target.length);
+      }
+      first += object.rows;
+      if (first >= end) break;
+    }
+    return out;
+  }
   if (source.kind === 'module') {
     const loaded = await importModule(pathToFileURL(source.module).href);
     const read = (loaded.read ?? loaded.default?.read) as ((a: number, b: number) => Float32Array | Promise<Float32Array>) | undefined;
