@@ -41,33 +41,37 @@ function randomRows(count, seed) {
 /**
  * Median ms of one call: samples of ~SAMPLE_MS each; `setup` runs untimed
  * before every call, but counts towards the sample's length. With `collect`,
- * a full garbage collection runs untimed before each call too: for calls that
- * make 15 MB objects, whose collection would otherwise land in whichever call
- * happens to trigger it (faiss-native reports its native memory to V8, so
- * its garbage is collected promptly; faiss-node's is not reported).
+ * the previous calls' garbage is freed untimed before each call: a full
+ * collection, then a turn of the event loop, where N-API runs the finalizers
+ * that free native memory. For calls that make 15 MB objects, whose freeing
+ * would otherwise land in whichever call triggers a collection (and, in a
+ * loop that never yields, never happen for faiss-native's indexes).
  */
-function timeCall(call, setup = () => undefined, { collect = false } = {}) {
-  const once = () => {
+async function timeCall(call, setup = () => undefined, { collect = false } = {}) {
+  const once = async () => {
     const state = setup();
-    if (collect) globalThis.gc();
+    if (collect) {
+      globalThis.gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     const started = performance.now();
     call(state);
     return performance.now() - started;
   };
   const firstStarted = performance.now();
-  once();
+  await once();
   const calls = callsFor(performance.now() - firstStarted, SAMPLE_MS);
   const samples = [];
   for (let s = 0; s < SAMPLES; s++) {
     let total = 0;
-    for (let i = 0; i < calls; i++) total += once();
+    for (let i = 0; i < calls; i++) total += await once();
     samples.push(total / calls);
   }
   return median(samples);
 }
 
 // One library's timings, in a child process of its own.
-function measure(library) {
+async function measure(library) {
   const faiss = require(LIBRARIES[library]);
   if (library === 'compat') require('faiss-native').setNumThreads(1);
   const base = randomRows(N, 1);
@@ -84,13 +88,13 @@ function measure(library) {
   const removed = Array.from({ length: 10 }, (_, i) => i * 997);
 
   const ms = {
-    'new IndexFlatL2(d)': timeCall(() => new faiss.IndexFlatL2(D)),
-    [`add(${N / 10} vectors) ×10`]: timeCall((index) => batches.forEach((batch) => index.add(batch)), () => new faiss.IndexFlatL2(D)),
-    'add(1 vector) (LangChain adds one at a time)': timeCall((index) => index.add(one), () => new faiss.IndexFlatL2(D)),
-    'search(1 query, k=4)': timeCall(() => full.search(one, 4)),
-    'search(100 queries, k=10)': timeCall(() => full.search(queries, 10)),
-    'removeIds(10 ids)': timeCall((index) => index.removeIds(removed), () => faiss.IndexFlatL2.fromBuffer(bytes), { collect: true }),
-    'mergeFrom(1,000 vectors)': timeCall(
+    'new IndexFlatL2(d)': await timeCall(() => new faiss.IndexFlatL2(D)),
+    [`add(${N / 10} vectors) ×10`]: await timeCall((index) => batches.forEach((batch) => index.add(batch)), () => new faiss.IndexFlatL2(D)),
+    'add(1 vector) (LangChain adds one at a time)': await timeCall((index) => index.add(one), () => new faiss.IndexFlatL2(D)),
+    'search(1 query, k=4)': await timeCall(() => full.search(one, 4)),
+    'search(100 queries, k=10)': await timeCall(() => full.search(queries, 10)),
+    'removeIds(10 ids)': await timeCall((index) => index.removeIds(removed), () => faiss.IndexFlatL2.fromBuffer(bytes), { collect: true }),
+    'mergeFrom(1,000 vectors)': await timeCall(
       ([index, other]) => index.mergeFrom(other),
       () => {
         const other = new faiss.IndexFlatL2(D);
@@ -99,17 +103,17 @@ function measure(library) {
       },
       { collect: true },
     ),
-    toBuffer: timeCall(() => full.toBuffer(), undefined, { collect: true }),
-    fromBuffer: timeCall(() => faiss.IndexFlatL2.fromBuffer(bytes), undefined, { collect: true }),
-    write: timeCall(() => full.write(file)),
-    read: timeCall(() => faiss.IndexFlatL2.read(file), undefined, { collect: true }),
+    toBuffer: await timeCall(() => full.toBuffer(), undefined, { collect: true }),
+    fromBuffer: await timeCall(() => faiss.IndexFlatL2.fromBuffer(bytes), undefined, { collect: true }),
+    write: await timeCall(() => full.write(file)),
+    read: await timeCall(() => faiss.IndexFlatL2.read(file), undefined, { collect: true }),
   };
   rmSync(dir, { recursive: true, force: true });
   return ms;
 }
 
 if (options.child) {
-  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(measure(options.child))}\n`);
+  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(await measure(options.child))}\n`);
 } else {
   ensureFaissNode({ log });
   const env = { ...process.env, OMP_NUM_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE' };
