@@ -42,6 +42,19 @@ export function fsStore(directory: string): ObjectStore {
     }
   }
 
+  async function getRangeInto(key: string, start: number, target: Uint8Array): Promise<void> {
+    const handle = await open(pathOf(key), 'r');
+    try {
+      for (let done = 0; done < target.length; ) {
+        const { bytesRead } = await handle.read(target, done, target.length - done, start + done);
+        if (bytesRead === 0) throw new RangeError(`object '${key}' ends before byte ${start + target.length}`);
+        done += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
   return {
     url: `file://${root}`,
     put: (key, body) => writeAtomically(key, (temp) => writeFile(temp, body)),
@@ -54,29 +67,12 @@ export function fsStore(directory: string): ObjectStore {
       }
     },
     async getRange(key, start, end) {
-      const handle = await open(pathOf(key), 'r');
-      try {
-        // Every byte is read into it: no zero fill; its own ArrayBuffer, so callers can view it as floats.
-        const buffer = Buffer.allocUnsafeSlow(end - start);
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
-        if (bytesRead !== buffer.length) throw new RangeError(`object '${key}' ends before byte ${end}`);
-        return buffer;
-      } finally {
-        await handle.close();
-      }
+      // Every byte is read into it: no zero fill; its own ArrayBuffer, so callers can view it as floats.
+      const buffer = Buffer.allocUnsafeSlow(end - start);
+      await getRangeInto(key, start, buffer);
+      return buffer;
     },
-    async getRangeInto(key, start, target) {
-      const handle = await open(pathOf(key), 'r');
-      try {
-        for (let done = 0; done < target.length; ) {
-          const { bytesRead } = await handle.read(target, done, target.length - done, start + done);
-          if (bytesRead === 0) throw new RangeError(`object '${key}' ends before byte ${start + target.length}`);
-          done += bytesRead;
-        }
-      } finally {
-        await handle.close();
-      }
-    },
+    getRangeInto,
     async head(key) {
       try {
         return { bytes: (await stat(pathOf(key))).size };
