@@ -164,7 +164,9 @@ async function waitForManifest(
     ]);
     for (const job of [train, merge]) {
       if (job && (await job.getState()) === 'failed') {
-        throw new FaissError(`build '${spec.buildId}' failed in its ${job.name} job: ${job.failedReason}`, 'ERR_FAISS_BUILD_FAILED');
+        // The snapshot may predate the failure, so read its reason afresh.
+        const reason = (job.id === undefined ? undefined : await queue.getJob(job.id))?.failedReason ?? job.failedReason ?? 'no reason recorded';
+        throw new FaissError(`build '${spec.buildId}' failed in its ${job.name} job: ${reason}`, 'ERR_FAISS_BUILD_FAILED');
       }
     }
     const manifest = merge && (await merge.getState()) === 'completed' ? await readManifest(store, spec.buildId) : undefined;
