@@ -27,8 +27,6 @@
         "native/index_file_check.cc",
         "native/index_files.cc",
         "native/ivf_search.cc",
-        "native/ivfpq_core.cc",
-        "native/ivfpq_wrap.cc",
         "native/metric.cc",
         "native/native_memory.cc",
         "native/op_queue.cc",

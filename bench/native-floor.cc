@@ -6,7 +6,7 @@
 // Protocol: one command per line on stdin, one JSON object per line on stdout.
 //   build <dir> <dimension> <nlist> <m> <l2|ip|cosine> <threads> <out-index>
 //       trains on <dir>/train.f32 and adds <dir>/base.f32 (raw float32 rows)
-//       exactly as IvfpqCore does (IndexPreTransform with an L2
+//       exactly as AnyIndexCore does (IndexPreTransform with an L2
 //       NormalizationTransform in front of an inner-product IndexIVFPQ for
 //       cosine), times both, writes the index
 //   load <index>        reads an index file (written by faiss-native or by build)
@@ -97,7 +97,7 @@ std::string Json(const std::vector<double>& values) {
 struct Session {
   std::unique_ptr<faiss::Index> root;
   faiss::IndexIVFPQ* ivf = nullptr;  // inside root
-  std::unique_ptr<faiss_native::CoarseQuantizer> coarse;  // as IvfpqCore keeps one
+  std::unique_ptr<faiss_native::CoarseQuantizer> coarse;  // as AnyIndexCore keeps one
   bool cosine = false;
   std::vector<float> queries;
   size_t query_count = 0;
@@ -116,10 +116,10 @@ struct Session {
     Prepared();
   }
 
-  // What IvfpqCore does once an index is trained or read: its coarse step.
+  // What AnyIndexCore does once an index is trained or read: its coarse step.
   void Prepared() { coarse = faiss_native::CoarseQuantizer::For(*ivf); }
 
-  // What IvfpqCore::Search does before calling Faiss: normalise a copy for cosine.
+  // What AnyIndexCore::Search does on its IVF path before calling Faiss: normalise a copy for cosine.
   const float* Prepare(const float* x, idx_t n, std::vector<float>& scratch) const {
     if (!cosine) return x;
     scratch.assign(x, x + n * ivf->d);

@@ -21,65 +21,20 @@ export interface NativeSearchResult {
   labels: BigInt64Array;
 }
 
-export interface NativeIndexIVFPQ {
-  readonly ntotal: number;
-  readonly dimension: number;
-  readonly nlist: number;
-  readonly m: number;
-  readonly nbits: number;
-  readonly metric: Metric;
-  readonly isTrained: boolean;
-  readonly disposed: boolean;
-  readonly memoryBytes: number;
-  readonly directMap: boolean;
-  readonly readOnly: boolean;
-  readonly refine: 'none' | 'flat' | 'sq8';
-  readonly kFactor: number;
-  readonly fastScan: boolean;
-  nprobe: number;
-  trainSync(vectors: Float32Array, threads?: number): void;
-  train(vectors: Float32Array, threads?: number): Promise<void>;
-  addSync(vectors: Float32Array, ids: BigInt64Array | undefined, threads?: number): void;
-  add(vectors: Float32Array, ids: BigInt64Array | undefined, threads?: number): Promise<void>;
-  searchSync(queries: Float32Array, k: number, nprobe: number, threads: number, kFactor: number): NativeSearchResult;
-  search(queries: Float32Array, k: number, nprobe: number, threads: number, kFactor: number): Promise<NativeSearchResult>;
-  writeSync(path: string, durable?: boolean): void;
-  write(path: string, durable?: boolean): Promise<void>;
-  toBuffer(): Buffer;
-  removeIdsSync(ids: BigInt64Array): number;
-  removeIds(ids: BigInt64Array): Promise<number>;
-  reconstructSync(id: bigint | number): Float32Array;
-  reconstruct(id: bigint | number): Promise<Float32Array>;
-  rangeSearchSync(queries: Float32Array, radius: number, nprobe: number, threads: number): NativeRangeResult;
-  rangeSearch(queries: Float32Array, radius: number, nprobe: number, threads: number): Promise<NativeRangeResult>;
-  mergeFromSync(other: NativeIndexIVFPQ): void;
-  mergeFrom(other: NativeIndexIVFPQ): Promise<void>;
-  dispose(): void;
-}
-
 export interface NativeRangeResult {
   lims: Uint32Array;
   distances: Float32Array;
   labels: BigInt64Array;
 }
 
-interface NativeIndexIVFPQClass {
-  new (
-    dimension: number,
-    nlist: number,
-    m: number,
-    nbits: number,
-    metric: Metric,
-    directMap: boolean,
-    refine: 'none' | 'flat' | 'sq8',
-    kFactor: number,
-    fastScan: boolean,
-  ): NativeIndexIVFPQ;
-  readSync(path: string, mmap: boolean, precomputeTable: boolean): NativeIndexIVFPQ;
-  read(path: string, mmap: boolean, precomputeTable: boolean): Promise<NativeIndexIVFPQ>;
-  fromBuffer(buffer: Uint8Array | ArrayBuffer): NativeIndexIVFPQ;
-  mergeOnDiskSync(shardPaths: string[], dataPath: string, indexPath: string): NativeIndexIVFPQ;
-  mergeOnDisk(shardPaths: string[], dataPath: string, indexPath: string): Promise<NativeIndexIVFPQ>;
+/** An IVF index's layout; m and nbits are 0 unless it is an IVF-PQ. */
+export interface NativeIvfLayout {
+  nlist: number;
+  m: number;
+  nbits: number;
+  fastScan: boolean;
+  refine: 'none' | 'flat' | 'sq8';
+  directMap: boolean;
 }
 
 export interface NativeIndex {
@@ -95,6 +50,8 @@ export interface NativeIndex {
   readonly searchParameters: string[];
   /** The stored values in search-option slots; -1 where the index has no such setting. */
   readonly searchDefaults: Float64Array;
+  /** Undefined unless the index is an IVF (beneath id maps, transforms and re-ranking). */
+  readonly ivf: NativeIvfLayout | undefined;
   trainSync(vectors: Float32Array, threads: number): void;
   train(vectors: Float32Array, threads: number): Promise<void>;
   addSync(vectors: Float32Array, ids: BigInt64Array | undefined, threads: number): void;
@@ -105,8 +62,8 @@ export interface NativeIndex {
   rangeSearch(queries: Float32Array, radius: number, ...rest: NativeSearchArgs): Promise<NativeRangeResult>;
   removeIdsSync(ids: BigInt64Array): number;
   removeIds(ids: BigInt64Array): Promise<number>;
-  reconstructSync(id: bigint): Float32Array;
-  reconstruct(id: bigint): Promise<Float32Array>;
+  reconstructSync(id: bigint | number): Float32Array;
+  reconstruct(id: bigint | number): Promise<Float32Array>;
   mergeFromSync(other: NativeIndex): void;
   mergeFrom(other: NativeIndex): Promise<void>;
   resetSync(): void;
@@ -122,11 +79,16 @@ export interface NativeIndex {
 /** options (6 numeric slots, -1 unset), threads, filter mode, filter ids. */
 type NativeSearchArgs = [options: Float64Array | undefined, threads: number, filterMode: number, filterIds: BigInt64Array | undefined];
 
+/** 'ivfpq': accept only what IndexIVFPQ writes. */
+type NativeGrammar = 'any' | 'ivfpq';
+
 interface NativeIndexClass {
-  new (dimension: number, description: string, metric: Metric): NativeIndex;
-  readSync(path: string, mmap: boolean): NativeIndex;
-  read(path: string, mmap: boolean): Promise<NativeIndex>;
-  fromBuffer(buffer: Uint8Array | ArrayBuffer): NativeIndex;
+  new (dimension: number, description: string, metric: Metric, directMap?: boolean): NativeIndex;
+  readSync(path: string, mmap: boolean, precomputeTable?: boolean, grammar?: NativeGrammar): NativeIndex;
+  read(path: string, mmap: boolean, precomputeTable?: boolean, grammar?: NativeGrammar): Promise<NativeIndex>;
+  fromBuffer(buffer: Uint8Array | ArrayBuffer, grammar?: NativeGrammar): NativeIndex;
+  mergeOnDiskSync(shardPaths: string[], dataPath: string, indexPath: string): NativeIndex;
+  mergeOnDisk(shardPaths: string[], dataPath: string, indexPath: string): Promise<NativeIndex>;
 }
 
 export interface NativeMemoryUsage {
@@ -138,7 +100,6 @@ export interface NativeMemoryUsage {
 
 export interface Binding {
   NativeIndex: NativeIndexClass;
-  NativeIndexIVFPQ: NativeIndexIVFPQClass;
   setErrorClass(errorClass: typeof FaissError): void;
   setNumThreads(threads: number): void;
   getNumThreads(): number;

@@ -1,5 +1,5 @@
 import { durableOption, type WriteOptions } from './write-options';
-import { binding, type NativeIndexIVFPQ } from './binding';
+import { binding, type NativeIndex, type NativeIvfLayout } from './binding';
 import type { BuildOptions } from './build';
 import { SearchCoalescer } from './coalescer';
 import { withCallerStack } from './errors';
@@ -114,61 +114,84 @@ function expectId(id: unknown): bigint | number {
   return expectInteger(id, 'id', 0, Number.MAX_SAFE_INTEGER);
 }
 
-type IvfpqSearchArgs = [nprobe: number, threads: number, kFactor: number];
+type NativeArgs = [options: Float64Array, threads: number];
+// The native search options' slots (see any_index_wrap.cc): nprobe first, kFactor last.
+const NPROBE_SLOT = 0;
+const K_FACTOR_SLOT = 5;
+const SLOT_COUNT = 6;
+
+function slots(nprobe: number, kFactor: number): Float64Array {
+  const out = new Float64Array(SLOT_COUNT).fill(-1);
+  out[NPROBE_SLOT] = nprobe;
+  if (kFactor > 0) out[K_FACTOR_SLOT] = kFactor;
+  return out;
+}
+
+/** The Faiss factory string of an IVF-PQ with these settings (cosine is added natively, around it). */
+function factoryString(nlist: number, m: number, nbits: number, fastScan: boolean, refine: Refine): string {
+  const codes = fastScan ? `PQ${m}x4fs` : `PQ${m}x${nbits}np`; // np: no polysemous training, as IndexIVFPQ defaults
+  const rerank = refine === 'flat' ? ',Refine(Flat)' : refine === 'sq8' ? ',Refine(SQ8)' : '';
+  return `IVF${nlist},${codes}${rerank}`;
+}
 
 // Set only while IndexIVFPQ wraps a native index that was read from disk.
-let adopting: NativeIndexIVFPQ | undefined;
+let adopting: NativeIndex | undefined;
 
 /**
- * A Faiss IndexIVFPQ. Blocking methods end in `Sync`; the plain names return
- * Promises and run on the libuv thread pool. Operations on one index take
- * effect in call order; searches run concurrently with each other.
+ * A Faiss IndexIVFPQ: the one native index class (the engine of Index) made
+ * and read as an IVF-PQ. Blocking methods end in `Sync`; the plain names
+ * return Promises and run on the libuv thread pool. Operations on one index
+ * take effect in call order; searches run concurrently with each other.
  */
 export class IndexIVFPQ {
-  readonly #native: NativeIndexIVFPQ;
-  readonly #coalescer: SearchCoalescer<IvfpqSearchArgs>;
+  readonly #native: NativeIndex;
+  readonly #layout: NativeIvfLayout;
+  readonly #kFactor: number;
+  readonly #coalescer: SearchCoalescer<NativeArgs>;
   #coalesce = true;
+  // Searches pass nprobe explicitly, so a new value applies at once; the
+  // index itself (what write() saves) learns it before the next save.
+  #nprobe: number;
+  #savedNprobe: number;
+  // The options array of the last (nprobe, kFactor) pair: never mutated, so calls may share it.
+  #slots: [key: string, slots: Float64Array] = ['', new Float64Array(0)];
 
   constructor(options: IndexIVFPQOptions) {
-    if (adopting) {
-      this.#native = adopting;
-      this.#coalescer = this.#makeCoalescer();
-      return;
+    let native = adopting;
+    if (!native) {
+      const bag = expectOptions<IndexIVFPQOptions>(options, 'options', CONSTRUCTOR_KEYS);
+      if (options === undefined) fail('type', 'an options object', 'options', options);
+      const dimension = expectInteger(bag.dimension, 'dimension', 1, MAX_DIMENSION);
+      const nlist = expectInteger(bag.nlist, 'nlist', 1, MAX_NLIST);
+      const m = expectInteger(bag.m, 'm', 1, dimension);
+      if (dimension % m !== 0) {
+        throw new RangeError(`Expected a divisor of dimension (${dimension}) for m but received ${m}`);
+      }
+      const nbits = bag.nbits === undefined ? 8 : expectInteger(bag.nbits, 'nbits', 1, 8);
+      const metric = bag.metric === undefined ? 'l2' : expectOneOf(bag.metric, 'metric', METRICS);
+      const directMap = bag.directMap === undefined ? false : expectBoolean(bag.directMap, 'directMap');
+      const refine = bag.refine === undefined ? 'none' : expectOneOf(bag.refine, 'refine', REFINES);
+      const kFactor = bag.kFactor === undefined ? 4 : expectInteger(bag.kFactor, 'kFactor', 1, MAX_K_FACTOR);
+      const fastScan = bag.fastScan === undefined ? false : expectBoolean(bag.fastScan, 'fastScan');
+      if (refine !== 'none' && directMap) {
+        throw new TypeError("Expected directMap to be unset with refine: a refined index reconstructs from its refine copy");
+      }
+      if (fastScan && nbits !== 4) {
+        throw new RangeError(`Expected nbits 4 with fastScan (FastScan codes are 4-bit) but received ${nbits}`);
+      }
+      if (fastScan && directMap) {
+        throw new TypeError('Expected directMap to be unset with fastScan: FastScan lists keep codes in blocks, without a direct map');
+      }
+      native = new binding.NativeIndex(dimension, factoryString(nlist, m, nbits, fastScan, refine), metric, directMap);
+      if (refine !== 'none') native.setSearchDefaultsSync(slots(-1, kFactor));
+      if (bag.coalesce !== undefined) this.#coalesce = expectBoolean(bag.coalesce, 'coalesce');
     }
-    const bag = expectOptions<IndexIVFPQOptions>(options, 'options', CONSTRUCTOR_KEYS);
-    if (options === undefined) fail('type', 'an options object', 'options', options);
-    const dimension = expectInteger(bag.dimension, 'dimension', 1, MAX_DIMENSION);
-    const nlist = expectInteger(bag.nlist, 'nlist', 1, MAX_NLIST);
-    const m = expectInteger(bag.m, 'm', 1, dimension);
-    if (dimension % m !== 0) {
-      throw new RangeError(`Expected a divisor of dimension (${dimension}) for m but received ${m}`);
-    }
-    const nbits = bag.nbits === undefined ? 8 : expectInteger(bag.nbits, 'nbits', 1, 8);
-    const metric = bag.metric === undefined ? 'l2' : expectOneOf(bag.metric, 'metric', METRICS);
-    const directMap = bag.directMap === undefined ? false : expectBoolean(bag.directMap, 'directMap');
-    const refine = bag.refine === undefined ? 'none' : expectOneOf(bag.refine, 'refine', REFINES);
-    const kFactor = bag.kFactor === undefined ? 4 : expectInteger(bag.kFactor, 'kFactor', 1, MAX_K_FACTOR);
-    const fastScan = bag.fastScan === undefined ? false : expectBoolean(bag.fastScan, 'fastScan');
-    if (refine !== 'none' && directMap) {
-      throw new TypeError("Expected directMap to be unset with refine: a refined index reconstructs from its refine copy");
-    }
-    if (fastScan && nbits !== 4) {
-      throw new RangeError(`Expected nbits 4 with fastScan (FastScan codes are 4-bit) but received ${nbits}`);
-    }
-    if (fastScan && directMap) {
-      throw new TypeError('Expected directMap to be unset with fastScan: FastScan lists keep codes in blocks, without a direct map');
-    }
-    this.#native = new binding.NativeIndexIVFPQ(dimension, nlist, m, nbits, metric, directMap, refine, kFactor, fastScan);
-    this.#coalescer = this.#makeCoalescer();
-    if (bag.coalesce !== undefined) this.coalesceSearches = expectBoolean(bag.coalesce, 'coalesce');
-  }
-
-  #makeCoalescer(): SearchCoalescer<IvfpqSearchArgs> {
-    const native = this.#native;
-    return new SearchCoalescer<IvfpqSearchArgs>(
-      (q, k, [nprobe, threads, kFactor]) => native.search(q, k, nprobe, threads, kFactor),
-      native.dimension,
-    );
+    this.#native = native;
+    this.#layout = native.ivf as NativeIvfLayout;
+    const stored = native.searchDefaults;
+    this.#kFactor = Math.max(0, stored[K_FACTOR_SLOT]);
+    this.#nprobe = this.#savedNprobe = stored[NPROBE_SLOT];
+    this.#coalescer = new SearchCoalescer<NativeArgs>((q, k, [options, threads]) => native.search(q, k, options, threads, 0, undefined), native.dimension);
   }
 
   /** Whether concurrent search() calls are merged into batched native calls. */
@@ -180,7 +203,7 @@ export class IndexIVFPQ {
     if (!enabled) this.#coalescer.flush();
   }
 
-  static #adopt(native: NativeIndexIVFPQ): IndexIVFPQ {
+  static #adopt(native: NativeIndex): IndexIVFPQ {
     adopting = native;
     try {
       return new IndexIVFPQ(undefined as unknown as IndexIVFPQOptions);
@@ -192,13 +215,13 @@ export class IndexIVFPQ {
   /** Reads an index in Faiss's binary format (as written by writeSync or by Python faiss). */
   static readSync(path: string, options?: ReadOptions): IndexIVFPQ {
     const [mmap, precomputeTable] = readOptions(options);
-    return IndexIVFPQ.#adopt(binding.NativeIndexIVFPQ.readSync(expectString(path, 'path'), mmap, precomputeTable));
+    return IndexIVFPQ.#adopt(binding.NativeIndex.readSync(expectString(path, 'path'), mmap, precomputeTable, 'ivfpq'));
   }
 
   static async read(path: string, options?: ReadOptions): Promise<IndexIVFPQ> {
     const [mmap, precomputeTable] = readOptions(options);
     const native = await withCallerStack(
-      binding.NativeIndexIVFPQ.read(expectString(path, 'path'), mmap, precomputeTable),
+      binding.NativeIndex.read(expectString(path, 'path'), mmap, precomputeTable, 'ivfpq'),
       IndexIVFPQ.read,
     );
     return IndexIVFPQ.#adopt(native);
@@ -206,7 +229,7 @@ export class IndexIVFPQ {
 
   /** Reads the bytes toBuffer() (or writeSync) produced, straight from the buffer. */
   static fromBuffer(buffer: Uint8Array | ArrayBuffer): IndexIVFPQ {
-    return IndexIVFPQ.#adopt(binding.NativeIndexIVFPQ.fromBuffer(buffer));
+    return IndexIVFPQ.#adopt(binding.NativeIndex.fromBuffer(buffer, 'ivfpq'));
   }
 
   /**
@@ -220,7 +243,7 @@ export class IndexIVFPQ {
   }
 
   /** @internal Used by mergeOnDisk. */
-  static fromNative(native: NativeIndexIVFPQ): IndexIVFPQ {
+  static fromNative(native: NativeIndex): IndexIVFPQ {
     return IndexIVFPQ.#adopt(native);
   }
 
@@ -228,13 +251,13 @@ export class IndexIVFPQ {
     return this.#native.dimension;
   }
   get nlist(): number {
-    return this.#native.nlist;
+    return this.#layout.nlist;
   }
   get m(): number {
-    return this.#native.m;
+    return this.#layout.m;
   }
   get nbits(): number {
-    return this.#native.nbits;
+    return this.#layout.nbits;
   }
   get metric(): Metric {
     return this.#native.metric;
@@ -254,19 +277,19 @@ export class IndexIVFPQ {
   }
   /** Whether reconstruct() is available. */
   get directMap(): boolean {
-    return this.#native.directMap;
+    return this.#layout.directMap;
   }
   /** 'none', 'flat' or 'sq8': the second copy used to re-rank PQ candidates. */
   get refine(): Refine {
-    return this.#native.refine;
+    return this.#layout.refine;
   }
   /** Default candidates re-ranked per result (0 without refine). */
   get kFactor(): number {
-    return this.#native.kFactor;
+    return this.#kFactor;
   }
   /** Whether the codes are 4-bit FastScan blocks (Faiss IndexIVFPQFastScan). */
   get fastScan(): boolean {
-    return this.#native.fastScan;
+    return this.#layout.fastScan;
   }
   /** True when the inverted lists are memory-mapped or on disk: searches only. */
   get readOnly(): boolean {
@@ -275,24 +298,44 @@ export class IndexIVFPQ {
 
   /** Inverted lists visited per query by default; persisted by writeSync. */
   get nprobe(): number {
-    return this.#native.nprobe;
+    return this.#nprobe;
   }
   set nprobe(nprobe: number) {
     this.setNprobe(nprobe);
   }
   setNprobe(nprobe: number): void {
-    this.#native.nprobe = expectInteger(nprobe, 'nprobe', 1, this.#native.nlist);
+    this.#nprobe = expectInteger(nprobe, 'nprobe', 1, this.#layout.nlist);
+  }
+
+  // Hands the index the current nprobe before a save; queued, so it lands before the write.
+  #saveNprobe(sync: boolean): void {
+    if (this.#nprobe === this.#savedNprobe) return;
+    const defaults = slots(this.#nprobe, 0);
+    if (sync) this.#native.setSearchDefaultsSync(defaults);
+    else this.#native.setSearchDefaults(defaults).catch(() => undefined); // the write reports the same failure
+    this.#savedNprobe = this.#nprobe;
   }
 
   /** Trains the coarse quantizer and the PQ codebooks; needs at least max(nlist, 2^nbits) vectors. */
   trainSync(vectors: Float32Array, options?: WorkOptions): void {
     this.#coalescer.flush();
-    this.#native.trainSync(this.#vectors(vectors, 'vectors'), this.#threads(options));
+    this.#native.trainSync(this.#training(vectors), this.#threads(options));
   }
   async train(vectors: Float32Array, options?: WorkOptions): Promise<void> {
     this.#coalescer.flush();
     const threads = this.#threads(options);
-    return withCallerStack(this.#native.train(this.#vectors(vectors, 'vectors'), threads), this.train);
+    return withCallerStack(this.#native.train(this.#training(vectors), threads), this.train);
+  }
+
+  #training(vectors: unknown): Float32Array {
+    const checked = this.#vectors(vectors, 'vectors');
+    const rows = checked.length / this.#native.dimension;
+    const minimum = Math.max(this.#layout.nlist, 2 ** this.#layout.nbits);
+    // A trained index gets the native "already trained" error instead.
+    if (rows < minimum && !this.#native.isTrained) {
+      throw new RangeError(`Expected at least ${minimum} vectors (the larger of nlist and 2^nbits) for vectors but received ${rows}`);
+    }
+    return checked;
   }
 
   /** Adds vectors with ids ntotal .. ntotal + n - 1. */
@@ -321,30 +364,35 @@ export class IndexIVFPQ {
 
   /** k nearest neighbours of each query; results are n × k, row-major. */
   searchSync(queries: Float32Array, k: number, options?: SearchOptions): SearchResult {
-    const [checked, kk, nprobe, threads, kFactor] = this.#searchArgs(queries, k, options);
-    return this.#native.searchSync(checked, kk, nprobe, threads, kFactor);
+    const [checked, kk, slots, threads] = this.#searchArgs(queries, k, options);
+    return this.#native.searchSync(checked, kk, slots, threads, 0, undefined);
   }
   async search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResult> {
-    const [checked, kk, nprobe, threads, kFactor] = this.#searchArgs(queries, k, options);
+    const [checked, kk, slots, threads] = this.#searchArgs(queries, k, options);
     const pending = this.#coalesce
-      ? this.#coalescer.search(checked, kk, [nprobe, threads, kFactor], `${nprobe}/${threads}/${kFactor}`)
-      : this.#native.search(checked, kk, nprobe, threads, kFactor);
+      ? this.#coalescer.search(checked, kk, [slots, threads], `${this.#slots[0]}/${threads}`)
+      : this.#native.search(checked, kk, slots, threads, 0, undefined);
     return withCallerStack(pending, this.search);
   }
 
   /** Writes Faiss's binary format atomically: a crash mid-save never leaves a partial file. */
   writeSync(path: string, options?: WriteOptions): void {
     this.#coalescer.flush();
+    this.#saveNprobe(true);
     this.#native.writeSync(expectString(path, 'path'), durableOption(options));
   }
   async write(path: string, options?: WriteOptions): Promise<void> {
     this.#coalescer.flush();
-    return withCallerStack(this.#native.write(expectString(path, 'path'), durableOption(options)), this.write);
+    const file = expectString(path, 'path');
+    const durable = durableOption(options);
+    this.#saveNprobe(false);
+    return withCallerStack(this.#native.write(file, durable), this.write);
   }
 
   /** The bytes writeSync would write, in a Buffer that owns them (no copy). */
   toBuffer(): Buffer {
     this.#coalescer.flush();
+    this.#saveNprobe(true);
     return this.#native.toBuffer();
   }
 
@@ -371,12 +419,12 @@ export class IndexIVFPQ {
    * below it for 'l2', similarity above it for 'ip' and 'cosine'.
    */
   rangeSearchSync(queries: Float32Array, radius: number, options?: RangeSearchOptions): RangeSearchResult {
-    const [checked, r, nprobe, threads] = this.#rangeArgs(queries, radius, options);
-    return this.#native.rangeSearchSync(checked, r, nprobe, threads);
+    const [checked, r, slots, threads] = this.#rangeArgs(queries, radius, options);
+    return this.#native.rangeSearchSync(checked, r, slots, threads, 0, undefined);
   }
   async rangeSearch(queries: Float32Array, radius: number, options?: RangeSearchOptions): Promise<RangeSearchResult> {
-    const [checked, r, nprobe, threads] = this.#rangeArgs(queries, radius, options);
-    return withCallerStack(this.#native.rangeSearch(checked, r, nprobe, threads), this.rangeSearch);
+    const [checked, r, slots, threads] = this.#rangeArgs(queries, radius, options);
+    return withCallerStack(this.#native.rangeSearch(checked, r, slots, threads, 0, undefined), this.rangeSearch);
   }
 
   /**
@@ -392,19 +440,25 @@ export class IndexIVFPQ {
     return withCallerStack(this.#native.mergeFrom(IndexIVFPQ.#nativeOf(other)), this.mergeFrom);
   }
 
-  static #nativeOf(other: unknown): NativeIndexIVFPQ {
+  static #nativeOf(other: unknown): NativeIndex {
     if (!(other instanceof IndexIVFPQ)) fail('type', 'an IndexIVFPQ', 'other', other);
     other.#coalescer.flush();
     return other.#native;
   }
 
-  #rangeArgs(queries: unknown, radius: unknown, options: unknown): [Float32Array, number, number, number] {
+  #rangeArgs(queries: unknown, radius: unknown, options: unknown): [Float32Array, number, Float64Array, number] {
     const checked = this.#vectors(queries, 'queries');
     if (typeof radius !== 'number') fail('type', 'a number', 'radius', radius);
     if (!Number.isFinite(radius)) fail('range', 'a finite number', 'radius', radius);
     const bag = expectOptions<RangeSearchOptions>(options, 'options', RANGE_KEYS);
-    const nprobe = bag.nprobe === undefined ? 0 : expectInteger(bag.nprobe, 'nprobe', 1, this.#native.nlist);
-    return [checked, radius, nprobe, threadsOption(bag.threads)];
+    const nprobe = bag.nprobe === undefined ? this.#nprobe : expectInteger(bag.nprobe, 'nprobe', 1, this.#layout.nlist);
+    return [checked, radius, this.#options(nprobe, 0), threadsOption(bag.threads)];
+  }
+
+  #options(nprobe: number, kFactor: number): Float64Array {
+    const key = `${nprobe}/${kFactor}`;
+    if (this.#slots[0] !== key) this.#slots = [key, slots(nprobe, kFactor)];
+    return this.#slots[1];
   }
 
   /** Waits for operations already issued, then frees the native index. Idempotent. */
@@ -421,12 +475,12 @@ export class IndexIVFPQ {
     return threadsOption(expectOptions<WorkOptions>(options, 'options', WORK_KEYS).threads);
   }
 
-  #searchArgs(queries: unknown, k: unknown, options: unknown): [Float32Array, number, number, number, number] {
+  #searchArgs(queries: unknown, k: unknown, options: unknown): [Float32Array, number, Float64Array, number] {
     const checked = this.#vectors(queries, 'queries');
     const kk = expectInteger(k, 'k', 1, MAX_K);
     const bag = expectOptions<SearchOptions>(options, 'options', SEARCH_KEYS);
-    const nprobe = bag.nprobe === undefined ? 0 : expectInteger(bag.nprobe, 'nprobe', 1, this.#native.nlist);
+    const nprobe = bag.nprobe === undefined ? this.#nprobe : expectInteger(bag.nprobe, 'nprobe', 1, this.#layout.nlist);
     const kFactor = bag.kFactor === undefined ? 0 : expectInteger(bag.kFactor, 'kFactor', 1, MAX_K_FACTOR);
-    return [checked, kk, nprobe, threadsOption(bag.threads), kFactor];
+    return [checked, kk, this.#options(nprobe, kFactor), threadsOption(bag.threads)];
   }
 }

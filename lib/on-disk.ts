@@ -42,11 +42,11 @@ function mergeArgs(shardPaths: unknown, options: unknown): [string[], string, st
  */
 export async function mergeOnDisk(shardPaths: string[], options: MergeOnDiskOptions): Promise<IndexIVFPQ> {
   const [paths, dataPath, indexPath] = mergeArgs(shardPaths, options);
-  const native = await withCallerStack(binding.NativeIndexIVFPQ.mergeOnDisk(paths, dataPath, indexPath), mergeOnDisk);
+  const native = await withCallerStack(binding.NativeIndex.mergeOnDisk(paths, dataPath, indexPath), mergeOnDisk);
   return IndexIVFPQ.fromNative(native);
 }
 
 export function mergeOnDiskSync(shardPaths: string[], options: MergeOnDiskOptions): IndexIVFPQ {
   const [paths, dataPath, indexPath] = mergeArgs(shardPaths, options);
-  return IndexIVFPQ.fromNative(binding.NativeIndexIVFPQ.mergeOnDiskSync(paths, dataPath, indexPath));
+  return IndexIVFPQ.fromNative(binding.NativeIndex.mergeOnDiskSync(paths, dataPath, indexPath));
 }

@@ -6,7 +6,6 @@
 #include "args.h"
 #include "errors.h"
 #include "faiss_library.h"
-#include "ivfpq_wrap.h"
 #include "native_memory.h"
 #include "threads.h"
 
@@ -40,9 +39,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   LimitDeserialization();
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
-  Napi::Function ivfpq = IvfpqWrap::DefineClass(env);
-  data->ivfpq_class = Napi::Persistent(ivfpq);
-  exports.Set("NativeIndexIVFPQ", ivfpq);
   Napi::Function any_index = AnyIndexWrap::DefineClass(env);
   data->any_index_class = Napi::Persistent(any_index);
   exports.Set("NativeIndex", any_index);

@@ -8,7 +8,6 @@ namespace faiss_native {
 
 struct AddonData {
   Napi::FunctionReference faiss_error_class;
-  Napi::FunctionReference ivfpq_class;
   Napi::FunctionReference any_index_class;
 
   static AddonData* Get(Napi::Env env) { return env.GetInstanceData<AddonData>(); }

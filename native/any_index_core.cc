@@ -3,6 +3,7 @@
 #include <cxxabi.h>
 #include <faiss/IVFlib.h>
 #include <faiss/IndexFlatCodes.h>
+#include <faiss/IndexIVFFastScan.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
@@ -14,15 +15,19 @@
 #include <faiss/VectorTransform.h>
 #include <faiss/factory_tools.h>
 #include <faiss/impl/FaissException.h>
+#include <faiss/impl/IDSelector.h>
+#include <faiss/index_io.h>
 #include <faiss/index_factory.h>
 #include <faiss/invlists/OnDiskInvertedLists.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <typeinfo>
 
 #include "errors.h"
 #include "index_files.h"
+#include "ivf_search.h"
 #include "vectors.h"
 
 namespace faiss_native {
@@ -67,10 +72,11 @@ bool TakesIds(const faiss::Index* index) {
          dynamic_cast<const faiss::IndexIDMap*>(index) != nullptr;
 }
 
+// An L2 normalisation in front of an inner-product index, as FromFactory makes for cosine.
 bool IsCosine(const faiss::Index* index) {
   if (auto* id_map = dynamic_cast<const faiss::IndexIDMap*>(index)) return IsCosine(id_map->index);
   auto* pre = dynamic_cast<const faiss::IndexPreTransform*>(index);
-  if (pre == nullptr || pre->chain.empty() || pre->index == nullptr) return false;
+  if (pre == nullptr || pre->chain.size() != 1 || pre->index == nullptr) return false;
   auto* norm = dynamic_cast<const faiss::NormalizationTransform*>(pre->chain[0]);
   return norm != nullptr && norm->norm == 2.0f && pre->index->metric_type == faiss::METRIC_INNER_PRODUCT;
 }
@@ -96,6 +102,23 @@ idx_t MinimumTrainingVectors(const faiss::Index* index) {
   return minimum;
 }
 
+// The product quantizer of an IVF-PQ (plain or FastScan); null for other types.
+const faiss::ProductQuantizer* PqOf(const faiss::IndexIVF* ivf) {
+  if (auto* pq = dynamic_cast<const faiss::IndexIVFPQ*>(ivf)) return &pq->pq;
+  if (auto* fast = dynamic_cast<const faiss::IndexIVFPQFastScan*>(ivf)) return &fast->pq;
+  return nullptr;
+}
+
+size_t PrecomputedTableFloats(const faiss::IndexIVF* ivf) {
+  if (auto* pq = dynamic_cast<const faiss::IndexIVFPQ*>(ivf)) return pq->precomputed_table.size();
+  if (auto* fast = dynamic_cast<const faiss::IndexIVFPQFastScan*>(ivf)) return fast->precomputed_table.size();
+  return 0;
+}
+
+bool OnDisk(const faiss::IndexIVF* ivf) {
+  return ivf != nullptr && dynamic_cast<const faiss::OnDiskInvertedLists*>(ivf->invlists) != nullptr;
+}
+
 int64_t EstimateBytes(const faiss::Index* index) {
   if (index == nullptr) return 0;
   if (auto* id_map = dynamic_cast<const faiss::IndexIDMap*>(index)) {
@@ -108,8 +131,16 @@ int64_t EstimateBytes(const faiss::Index* index) {
     return EstimateBytes(refine->base_index) + EstimateBytes(refine->refine_index);
   }
   if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index)) {
-    return EstimateBytes(ivf->quantizer) +
-           ivf->ntotal * static_cast<int64_t>(ivf->code_size + sizeof(faiss::idx_t));
+    int64_t bytes = EstimateBytes(ivf->quantizer);
+    // Mapped or on-disk lists live in the page cache, not in this process's heap.
+    const faiss::InvertedLists* lists = ivf->invlists;
+    if (lists != nullptr && !OnDisk(ivf)) {
+      // The lists' own code size: FastScan's block lists differ from the index's.
+      int64_t entry = static_cast<int64_t>(lists->code_size + sizeof(faiss::idx_t));
+      for (size_t list = 0; list < lists->nlist; list++) bytes += static_cast<int64_t>(lists->list_size(list)) * entry;
+    }
+    if (auto* pq = PqOf(ivf)) bytes += static_cast<int64_t>(pq->centroids.size() * sizeof(float));
+    return bytes + static_cast<int64_t>(PrecomputedTableFloats(ivf) * sizeof(float));
   }
   if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(index)) {
     return EstimateBytes(hnsw->storage) + static_cast<int64_t>(hnsw->hnsw.neighbors.size() * sizeof(int32_t) +
@@ -139,11 +170,55 @@ AnyIndexCore::AnyIndexCore(std::unique_ptr<faiss::Index> root, std::string descr
             : root_->metric_type == faiss::METRIC_INNER_PRODUCT ? Metric::InnerProduct
                                                                   : Metric::L2;
   started_untrained_ = !root_->is_trained;
+  FindIvf();
   Refresh();
 }
 
+void AnyIndexCore::FindIvf() {
+  ivf_ = dynamic_cast<faiss::IndexIVF*>(const_cast<faiss::Index*>(Core(root_.get())));
+  if (ivf_ == nullptr) return;
+  std::vector<faiss::Index*> wrappers;
+  faiss::Index* node = root_.get();
+  auto* id_map = dynamic_cast<faiss::IndexIDMap2*>(node);
+  if (id_map != nullptr) {
+    wrappers.push_back(node);
+    node = id_map->index;
+  }
+  bool normalises = IsCosine(node);
+  if (normalises) {
+    wrappers.push_back(node);
+    node = static_cast<faiss::IndexPreTransform*>(node)->index;
+  }
+  auto* refine = dynamic_cast<faiss::IndexRefine*>(node);
+  if (refine != nullptr) {
+    wrappers.push_back(node);
+    node = refine->base_index;
+  }
+  if (node != ivf_ || (id_map != nullptr) != (refine != nullptr)) return;
+  if (refine != nullptr && (RefineStage::KindOf(refine->refine_index, ivf_->metric_type) == RefineKind::None ||
+                            !ivf_->direct_map.no())) {
+    return;
+  }
+  ivf_path_ = true;
+  normalises_ = normalises;
+  wrappers_ = std::move(wrappers);
+  if (refine != nullptr) refine_ = std::make_unique<RefineStage>(id_map, refine);
+}
+
+int64_t AnyIndexCore::pq_m() const {
+  const faiss::ProductQuantizer* pq = PqOf(ivf_);
+  return pq ? static_cast<int64_t>(pq->M) : 0;
+}
+
+int64_t AnyIndexCore::pq_nbits() const {
+  const faiss::ProductQuantizer* pq = PqOf(ivf_);
+  return pq ? static_cast<int64_t>(pq->nbits) : 0;
+}
+
+bool AnyIndexCore::fast_scan() const { return dynamic_cast<const faiss::IndexIVFFastScan*>(ivf_) != nullptr; }
+
 std::unique_ptr<AnyIndexCore> AnyIndexCore::FromFactory(int64_t dimension, const std::string& description,
-                                                        Metric metric) {
+                                                        Metric metric, bool direct_map) {
   std::unique_ptr<faiss::Index> index;
   try {
     index.reset(faiss::index_factory(static_cast<int>(dimension), description.c_str(), FaissMetric(metric)));
@@ -163,10 +238,20 @@ std::unique_ptr<AnyIndexCore> AnyIndexCore::FromFactory(int64_t dimension, const
     id_map->own_fields = true;
     index = std::move(id_map);
   }
-  return std::unique_ptr<AnyIndexCore>(new AnyIndexCore(std::move(index), description));
+  auto core = std::unique_ptr<AnyIndexCore>(new AnyIndexCore(std::move(index), description));
+  if (direct_map) {
+    if (core->ivf_ == nullptr || core->refine_) {
+      ThrowFaiss("a direct map needs an IVF index without refinement, not '" + description + "'", codes::kIncompatible);
+    }
+    // A hashtable, not an array: it accepts arbitrary 64-bit ids and removals.
+    core->Supported("a direct map", [&] { core->ivf_->set_direct_map_type(faiss::DirectMap::Hashtable); });
+    core->Refresh();
+  }
+  return core;
 }
 
-std::unique_ptr<AnyIndexCore> AnyIndexCore::Adopt(std::unique_ptr<faiss::Index> root, const std::string& source) {
+std::unique_ptr<AnyIndexCore> AnyIndexCore::Adopt(std::unique_ptr<faiss::Index> root, const std::string& source,
+                                                  IndexGrammar grammar) {
   if (root->metric_type != faiss::METRIC_L2 && root->metric_type != faiss::METRIC_INNER_PRODUCT) {
     ThrowFaiss("unsupported index in " + source + ": metric must be L2 or inner product", codes::kBadFile);
   }
@@ -181,23 +266,124 @@ std::unique_ptr<AnyIndexCore> AnyIndexCore::Adopt(std::unique_ptr<faiss::Index> 
   if (auto* ivf = faiss::ivflib::try_extract_index_ivf(root.get())) ivf->nprobe = std::min(ivf->nprobe, ivf->nlist);
   auto core = std::unique_ptr<AnyIndexCore>(new AnyIndexCore(std::move(root), ""));
   core->description_ = description.empty() ? core->index_type_ : description;
+  // FastScan lists take the IVF path only once the IVF-PQ grammar has checked
+  // their fields: a damaged one crashes search_preassigned where Faiss's own
+  // search fails cleanly.
+  if (grammar == IndexGrammar::Any && core->fast_scan()) {
+    core->ivf_path_ = false;
+    core->normalises_ = false;
+    core->wrappers_.clear();
+    core->refine_.reset();
+    core->coarse_.reset();
+    core->Refresh();
+  }
+  core->CheckIvfFile(source, grammar);
   return core;
 }
 
-std::unique_ptr<AnyIndexCore> AnyIndexCore::ReadFile(const std::string& path, bool mmap) {
-  ReadIndexResult read = ReadIndexFile(path, mmap, IndexGrammar::Any);
-  auto core = Adopt(std::move(read.index), "'" + path + "'");
-  auto* ivf = dynamic_cast<const faiss::IndexIVF*>(Core(core->root_.get()));
+void AnyIndexCore::CheckIvfFile(const std::string& source, IndexGrammar grammar) const {
+  if (grammar == IndexGrammar::IvfPq &&
+      (!ivf_path_ || (typeid(*ivf_) != typeid(faiss::IndexIVFPQ) && typeid(*ivf_) != typeid(faiss::IndexIVFPQFastScan)))) {
+    ThrowFaiss("unsupported index in " + source +
+                   ": expected an IndexIVFPQ or IndexIVFPQFastScan, alone, behind an L2 normalisation, or refined",
+               codes::kBadFile);
+  }
+  if (ivf_ == nullptr) return;
+  if (refine_) refine_->CheckRows(*ivf_, source);
+  // Every direct map entry must point at a real slot holding that id, or
+  // reconstruct() and removeIds() would read outside the lists.
+  auto check = [&](idx_t id, idx_t location) {
+    uint64_t list = faiss::lo_listno(location);
+    uint64_t offset = faiss::lo_offset(location);
+    if (list >= ivf_->nlist || offset >= ivf_->invlists->list_size(list) ||
+        ivf_->invlists->get_single_id(list, offset) != id) {
+      ThrowFaiss("invalid index " + source + ": the direct map entry for id " + std::to_string(id) +
+                     " does not match the inverted lists",
+                 codes::kBadFile);
+    }
+  };
+  const faiss::DirectMap& map = ivf_->direct_map;
+  if (map.type == faiss::DirectMap::Array) {
+    for (size_t id = 0; id < map.array.size(); id++) check(static_cast<idx_t>(id), map.array[id]);
+  } else if (map.type == faiss::DirectMap::Hashtable) {
+    // Duplicate ids in the file collapse in the table: it would miss entries.
+    if (static_cast<idx_t>(map.hashtable.size()) != ivf_->ntotal) {
+      ThrowFaiss("invalid index " + source + ": the direct map has duplicate ids", codes::kBadFile);
+    }
+    for (const auto& [id, location] : map.hashtable) check(id, location);
+  }
+}
+
+std::unique_ptr<AnyIndexCore> AnyIndexCore::ReadFile(const std::string& path, bool mmap, IndexGrammar grammar,
+                                                     bool precompute_table) {
+  ReadIndexResult read =
+      ReadIndexFile(path, mmap, grammar, precompute_table ? 0 : faiss::IO_FLAG_SKIP_PRECOMPUTE_TABLE);
+  auto core = Adopt(std::move(read.index), "'" + path + "'", grammar);
   core->mapped_ = mmap;
-  core->read_only_ = mmap || (ivf && dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists) != nullptr);
+  core->read_only_ = mmap || OnDisk(core->ivf_);
   return core;
 }
 
-std::unique_ptr<AnyIndexCore> AnyIndexCore::ReadBuffer(const uint8_t* data, size_t size) {
-  auto core = Adopt(ReadIndexBuffer(data, size, IndexGrammar::Any).index, "buffer");
-  auto* ivf = dynamic_cast<const faiss::IndexIVF*>(Core(core->root_.get()));
-  core->read_only_ = ivf && dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists) != nullptr;
+std::unique_ptr<AnyIndexCore> AnyIndexCore::ReadBuffer(const uint8_t* data, size_t size, IndexGrammar grammar) {
+  auto core = Adopt(ReadIndexBuffer(data, size, grammar).index, "buffer", grammar);
+  core->read_only_ = OnDisk(core->ivf_);
   return core;
+}
+
+std::unique_ptr<AnyIndexCore> AnyIndexCore::MergeOnDisk(const std::vector<std::string>& shard_paths,
+                                                        const std::string& data_path) {
+  if (shard_paths.empty()) ThrowRange("Expected at least one shard path for shardPaths");
+  std::vector<std::unique_ptr<AnyIndexCore>> shards;
+  std::vector<const faiss::InvertedLists*> lists;
+  for (const std::string& path : shard_paths) {
+    // Merging copies codes only: no shard needs the search table.
+    auto shard = ReadFile(path, /*mmap=*/true, IndexGrammar::Any, /*precompute_table=*/false);
+    const faiss::IndexIVF* ivf = shard->ivf_;
+    if (!shard->ivf_path_) ThrowFaiss("cannot merge shard '" + path + "' on disk: not an IVF index", codes::kIncompatible);
+    if (shard->refine_) ThrowFaiss("cannot merge refined shard '" + path + "' on disk", codes::kIncompatible);
+    // Faiss keeps on-disk lists in the plain layout; FastScan codes live in blocks of 32.
+    if (shard->fast_scan()) ThrowFaiss("cannot merge FastScan shard '" + path + "' on disk", codes::kIncompatible);
+    const AnyIndexCore& first = shards.empty() ? *shard : *shards.front();
+    if (!shard->is_trained() || shard->metric_ != first.metric_ || typeid(*ivf) != typeid(*first.ivf_) ||
+        ivf->d != first.ivf_->d || ivf->nlist != first.ivf_->nlist || ivf->code_size != first.ivf_->code_size ||
+        !shard->SameTraining(first)) {
+      ThrowFaiss("cannot merge shard '" + path + "': it was not built from the same trained index as '" +
+                     shard_paths.front() + "'",
+                 codes::kIncompatible);
+    }
+    lists.push_back(ivf->invlists);
+    shards.push_back(std::move(shard));
+  }
+  AnyIndexCore& merged = *shards.front();
+  auto on_disk = std::make_unique<faiss::OnDiskInvertedLists>(merged.ivf_->nlist, merged.ivf_->code_size,
+                                                             data_path.c_str());
+  size_t ntotal = on_disk->merge_from_multiple(lists.data(), static_cast<int>(lists.size()));
+  merged.ivf_->replace_invlists(on_disk.release(), /*own=*/true);
+  StopListPrefetchThreads(merged.ivf_);
+  merged.ivf_->ntotal = static_cast<idx_t>(ntotal);
+  merged.read_only_ = true;
+  merged.mapped_ = false;  // its lists are now data_path's, not the first shard's
+  // Only the merged index, which will be searched, gets the table.
+  if (auto* ivfpq = dynamic_cast<faiss::IndexIVFPQ*>(merged.ivf_)) {
+    ivfpq->use_precomputed_table = 0;
+    ivfpq->precompute_table();
+  }
+  merged.Refresh();
+  return std::move(shards.front());
+}
+
+bool AnyIndexCore::SameTraining(const AnyIndexCore& other) const {
+  // Codes are only meaningful against the codebooks and centroids that made them.
+  const faiss::ProductQuantizer* pq = PqOf(ivf_);
+  const faiss::ProductQuantizer* other_pq = PqOf(other.ivf_);
+  if ((pq == nullptr) != (other_pq == nullptr) || (pq && pq->centroids != other_pq->centroids)) return false;
+  std::vector<float> mine(ivf_->d), theirs(ivf_->d);
+  for (size_t list = 0; list < ivf_->nlist; list++) {
+    ivf_->quantizer->reconstruct(list, mine.data());
+    other.ivf_->quantizer->reconstruct(list, theirs.data());
+    if (mine != theirs) return false;
+  }
+  return true;
 }
 
 template <typename Body>
@@ -214,22 +400,33 @@ auto AnyIndexCore::Supported(const char* operation, Body&& body) const -> declty
 
 void AnyIndexCore::CheckWritable(const char* operation) const {
   if (read_only_) {
-    ThrowFaiss(std::string("cannot ") + operation + ": the index is memory-mapped or on disk, and read-only",
+    ThrowFaiss(std::string("cannot ") + operation + ": the index's " +
+                   (ivf_ ? "inverted lists are" : "data is") + " memory-mapped or on disk (read-only)",
                codes::kReadOnly);
   }
 }
 
 void AnyIndexCore::Refresh() {
-  ntotal_.store(root_->ntotal);
+  if (ivf_path_) {
+    // Faiss's wrappers keep their own counts, which the file format records:
+    // with refinement rows (removed ones included), as IndexRefine and
+    // IndexIDMap2 count them; otherwise the IVF's vectors.
+    idx_t count = refine_ ? refine_->rows() : ivf_->ntotal;
+    for (faiss::Index* wrapper : wrappers_) wrapper->ntotal = count;
+    // Training is the only change to the centroids, and it happens once.
+    if (!coarse_) coarse_ = CoarseQuantizer::For(*ivf_);
+  }
+  ntotal_.store(ivf_path_ ? ivf_->ntotal : root_->ntotal);
   is_trained_.store(root_->is_trained);
-  memory_bytes_.store(EstimateBytes(root_.get()));
+  direct_map_.store(ivf_ != nullptr && !ivf_->direct_map.no());
+  memory_bytes_.store(refine_ ? EstimateBytes(ivf_) + refine_->MemoryBytes() : EstimateBytes(root_.get()));
   std::lock_guard<std::mutex> lock(defaults_mutex_);
   search_defaults_ = StoredSearchDefaults(*root_);
 }
 
 void AnyIndexCore::Train(idx_t n, const float* x) {
   CheckWritable("train");
-  if (started_untrained_ && root_->is_trained) {
+  if (root_->is_trained && (started_untrained_ || ivf_ != nullptr)) {
     ThrowFaiss("index is already trained", codes::kAlreadyTrained);
   }
   idx_t minimum = MinimumTrainingVectors(root_.get());
@@ -243,11 +440,34 @@ void AnyIndexCore::Train(idx_t n, const float* x) {
 }
 
 void AnyIndexCore::Add(idx_t n, const float* x, const idx_t* ids) {
-  CheckWritable("add");
+  CheckWritable("add vectors");
   if (!root_->is_trained) {
     ThrowFaiss("index is not trained: call train() before adding vectors", codes::kNotTrained);
   }
   CheckFinite(n, root_->d, x, "vectors");
+  // -1 is Faiss's "no result" label.
+  for (idx_t i = 0; ids != nullptr && i < n; i++) {
+    if (ids[i] < 0) {
+      ThrowRange("Expected non-negative ids for ids but ids[" + std::to_string(i) + "] is " + std::to_string(ids[i]));
+    }
+  }
+  if (refine_) {
+    std::vector<idx_t> sequential;
+    if (ids == nullptr) {
+      sequential.resize(n);
+      for (idx_t i = 0; i < n; i++) sequential[i] = ivf_->ntotal + i;
+      ids = sequential.data();
+    }
+    std::vector<float> normalized;
+    x = IvfQueries(n, x, normalized);
+    // The IVF stores row numbers; see refine_stage.h.
+    std::vector<idx_t> rows(n);
+    for (idx_t i = 0; i < n; i++) rows[i] = refine_->rows() + i;
+    ivf_->add_with_ids(n, x, rows.data());
+    refine_->AppendRows(n, x, ids);
+    Refresh();
+    return;
+  }
   bool id_mapped = dynamic_cast<faiss::IndexIDMap*>(root_.get()) != nullptr;
   if (ids == nullptr && id_mapped) {
     std::vector<idx_t> numbers(static_cast<size_t>(n));
@@ -272,12 +492,46 @@ void AnyIndexCore::CheckFiltered(size_t count, const idx_t* labels, const faiss:
   }
 }
 
+bool AnyIndexCore::IvfPathServes(const SearchOptions& options) const {
+  return ivf_path_ && options.filter.kind == IdFilter::Kind::None && options.ef_search < 0 &&
+         options.quantizer_ef_search < 0 && options.qb < 0;
+}
+
+const float* AnyIndexCore::IvfQueries(idx_t n, const float* x, std::vector<float>& normalized) const {
+  if (!normalises_) return x;
+  normalized = NormalizedCopy(n, root_->d, x);
+  return normalized.data();
+}
+
+faiss::SearchParametersIVF AnyIndexCore::IvfParams(const SearchOptions& options) const {
+  faiss::SearchParametersIVF params;
+  params.nprobe = options.nprobe >= 0 ? static_cast<size_t>(std::max<int64_t>(1, options.nprobe)) : ivf_->nprobe;
+  params.max_codes = options.max_codes >= 0 ? static_cast<size_t>(options.max_codes) : ivf_->max_codes;
+  return params;
+}
+
 void AnyIndexCore::Search(idx_t n, const float* x, idx_t k, const SearchOptions& options, float* distances,
                           idx_t* labels) const {
   if (!root_->is_trained) {
     ThrowFaiss("index is not trained: call train() before searching", codes::kNotTrained);
   }
   CheckFinite(n, root_->d, x, "queries");
+  if (IvfPathServes(options)) {
+    std::vector<float> normalized;
+    x = IvfQueries(n, x, normalized);
+    faiss::SearchParametersIVF params = IvfParams(options);
+    if (!refine_) {
+      SearchIvf(*ivf_, coarse_.get(), n, x, k, params, distances, labels);
+      return;
+    }
+    float factor = options.k_factor > 0 ? options.k_factor : refine_->k_factor();
+    idx_t candidates = std::max<idx_t>(k, static_cast<idx_t>(std::ceil(double(k) * factor)));
+    std::vector<float> candidate_distances(static_cast<size_t>(n * candidates));
+    std::vector<idx_t> candidate_rows(static_cast<size_t>(n * candidates));
+    SearchIvf(*ivf_, coarse_.get(), n, x, candidates, params, candidate_distances.data(), candidate_rows.data());
+    refine_->Rerank(n, x, candidates, candidate_rows.data(), k, distances, labels);
+    return;
+  }
   SearchParametersTree params(*root_, options);
   Supported("filter", [&] { root_->search(n, x, k, distances, labels, params.root()); });
   CheckFiltered(static_cast<size_t>(n * k), labels, params.filter());
@@ -290,6 +544,13 @@ std::unique_ptr<faiss::RangeSearchResult> AnyIndexCore::RangeSearch(idx_t n, con
   }
   CheckFinite(n, root_->d, x, "queries");
   auto result = std::make_unique<faiss::RangeSearchResult>(n);
+  if (IvfPathServes(options)) {
+    std::vector<float> normalized;
+    x = IvfQueries(n, x, normalized);
+    RangeSearchIvf(*ivf_, coarse_.get(), n, x, radius, IvfParams(options), result.get());
+    if (refine_) refine_->RowsToIds(result->lims[n], result->labels);
+    return result;
+  }
   // IndexIDMap::range_search would translate a selector a second time and
   // hand the layer below plain parameters (losing nprobe, efSearch...), so an
   // outer id map is applied here instead.
@@ -311,28 +572,77 @@ std::unique_ptr<faiss::RangeSearchResult> AnyIndexCore::RangeSearch(idx_t n, con
 
 size_t AnyIndexCore::RemoveIds(idx_t n, const idx_t* ids) {
   CheckWritable("remove ids");
-  faiss::IDSelectorBatch selector(static_cast<size_t>(n), ids);
-  size_t removed = Supported("removeIds", [&] { return root_->remove_ids(selector); });
+  size_t removed;
+  if (refine_) {
+    std::vector<idx_t> rows = refine_->TakeRows(n, ids);
+    removed = ivf_->remove_ids(faiss::IDSelectorBatch(rows.size(), rows.data()));
+  } else if (ivf_path_ && ivf_->direct_map.type == faiss::DirectMap::Hashtable) {
+    // Faiss's hashtable direct map only accepts an explicit id array.
+    removed = ivf_->remove_ids(faiss::IDSelectorArray(static_cast<size_t>(n), ids));
+  } else {
+    faiss::IDSelectorBatch selector(static_cast<size_t>(n), ids);
+    removed = Supported("removeIds", [&] { return root_->remove_ids(selector); });
+  }
   Refresh();
   return removed;
 }
 
 void AnyIndexCore::Reconstruct(idx_t id, float* out) const {
+  if (refine_) {
+    refine_->Reconstruct(id, out);
+    return;
+  }
   if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(Core(root_.get()));
       ivf && ivf->direct_map.no() && dynamic_cast<const faiss::IndexIDMap2*>(root_.get()) == nullptr) {
     ThrowFaiss("reconstruct needs a direct map: create the index with { directMap: true }", codes::kNoDirectMap);
   }
+  auto absent = [&] { ThrowRange("Expected an id present in the index for id but received " + std::to_string(id)); };
+  if (ivf_path_) {
+    // The IVF's own vector: for cosine the normalised one.
+    try {
+      ivf_->reconstruct(id, out);
+    } catch (const faiss::FaissException&) {
+      absent();
+    }
+    return;
+  }
   if (auto* id_map2 = dynamic_cast<const faiss::IndexIDMap2*>(root_.get())) {
-    if (id_map2->rev_map.count(id) == 0) ThrowRange("Expected an id in the index for id but received " + std::to_string(id));
+    if (id_map2->rev_map.count(id) == 0) absent();
   } else if (dynamic_cast<const faiss::IndexIDMap*>(root_.get()) == nullptr &&
-             dynamic_cast<const faiss::IndexIVF*>(Core(root_.get())) == nullptr && (id < 0 || id >= root_->ntotal)) {
-    ThrowRange("Expected an id in the index for id but received " + std::to_string(id));
+             ivf_ == nullptr && (id < 0 || id >= root_->ntotal)) {
+    absent();
   }
   Supported("reconstruct", [&] { root_->reconstruct(id, out); });
 }
 
 void AnyIndexCore::MergeFrom(AnyIndexCore& other) {
-  CheckWritable("merge");
+  CheckWritable("merge into this index");
+  other.CheckWritable("merge from the other index");
+  if (&other == this) ThrowFaiss("cannot merge an index into itself", codes::kIncompatible);
+  if (refine_ || other.refine_) ThrowFaiss("cannot merge refined indexes", codes::kIncompatible);
+  if (ivf_path_ && other.ivf_path_) {
+    const faiss::IndexIVF& theirs = *other.ivf_;
+    if (metric_ != other.metric_ || ivf_->d != theirs.d || ivf_->nlist != theirs.nlist ||
+        typeid(*ivf_) != typeid(theirs) || ivf_->code_size != theirs.code_size || pq_m() != other.pq_m() ||
+        pq_nbits() != other.pq_nbits()) {
+      ThrowFaiss("cannot merge: the indexes differ in metric, dimension, nlist, m, nbits or fastScan",
+                 codes::kIncompatible);
+    }
+    if (!is_trained() || !other.is_trained()) {
+      ThrowFaiss("cannot merge: both indexes must be trained", codes::kNotTrained);
+    }
+    if (!SameTraining(other)) {
+      ThrowFaiss("cannot merge: the indexes were trained separately (different coarse centroids or codebooks)",
+                 codes::kIncompatible);
+    }
+    if (direct_map() || other.direct_map()) {
+      ThrowFaiss("cannot merge indexes that keep a direct map", codes::kIncompatible);
+    }
+    ivf_->merge_from(*other.ivf_, 0);
+    Refresh();
+    other.Refresh();
+    return;
+  }
   if (other.root_->d != root_->d || other.metric_ != metric_ || other.index_type_ != index_type_) {
     ThrowFaiss("cannot merge " + other.index_type_ + " into " + index_type_ +
                    ": both indexes must have the same type, dimension and metric",

@@ -15,6 +15,16 @@ namespace {
 // Slots of the numeric options array the TypeScript layer passes; negative: unset.
 enum OptionSlot { kNprobe, kEfSearch, kQuantizerEfSearch, kMaxCodes, kQb, kKFactor, kOptionSlots };
 
+// 'ivfpq': only what IndexIVFPQ writes; anything else (undefined): any index.
+IndexGrammar GrammarArg(const Napi::CallbackInfo& info, size_t at) {
+  bool ivfpq = info.Length() > at && info[at].IsString() && info[at].As<Napi::String>().Utf8Value() == "ivfpq";
+  return ivfpq ? IndexGrammar::IvfPq : IndexGrammar::Any;
+}
+
+bool BooleanArg(const Napi::CallbackInfo& info, size_t at, bool otherwise) {
+  return info.Length() > at && info[at].IsBoolean() ? info[at].As<Napi::Boolean>().Value() : otherwise;
+}
+
 }  // namespace
 
 Napi::Function AnyIndexWrap::DefineClass(Napi::Env env) {
@@ -23,6 +33,8 @@ Napi::Function AnyIndexWrap::DefineClass(Napi::Env env) {
       StaticMethod<&AnyIndexWrap::ReadSync>("readSync"),
       StaticMethod<&AnyIndexWrap::Read>("read"),
       StaticMethod<&AnyIndexWrap::FromBuffer>("fromBuffer"),
+      StaticMethod<&AnyIndexWrap::MergeOnDiskSync>("mergeOnDiskSync"),
+      StaticMethod<&AnyIndexWrap::MergeOnDisk>("mergeOnDisk"),
       InstanceMethod<&AnyIndexWrap::SearchSync>("searchSync"),
       InstanceMethod<&AnyIndexWrap::Search>("search"),
       InstanceMethod<&AnyIndexWrap::RangeSearchSync>("rangeSearchSync"),
@@ -40,11 +52,12 @@ Napi::Function AnyIndexWrap::DefineClass(Napi::Env env) {
       InstanceAccessor<&AnyIndexWrap::GetSearchParameters>("searchParameters"),
       InstanceAccessor<&AnyIndexWrap::GetReadOnly>("readOnly"),
       InstanceAccessor<&AnyIndexWrap::GetSearchDefaults>("searchDefaults"),
+      InstanceAccessor<&AnyIndexWrap::GetIvf>("ivf"),
   });
   return ObjectWrap<AnyIndexWrap>::DefineClass(env, "NativeIndex", properties);
 }
 
-// new NativeIndex(dimension, description, metric), or, internally,
+// new NativeIndex(dimension, description, metric, directMap), or, internally,
 // new NativeIndex(External<AnyIndexCore>) to adopt an index read from a file.
 AnyIndexWrap::AnyIndexWrap(const Napi::CallbackInfo& info) : IndexWrapBase(info) {
   Napi::Env env = info.Env();
@@ -54,7 +67,7 @@ AnyIndexWrap::AnyIndexWrap(const Napi::CallbackInfo& info) : IndexWrapBase(info)
     } else {
       int64_t dimension = IntegerArg(info[0], "dimension", 1, 1 << 16);
       std::string description = StringArg(info[1], "description");
-      slot_->core = AnyIndexCore::FromFactory(dimension, description, MetricArg(info[2]));
+      slot_->core = AnyIndexCore::FromFactory(dimension, description, MetricArg(info[2]), BooleanArg(info, 3, false));
     }
   });
   dimension_ = slot_->core->dimension();
@@ -168,13 +181,46 @@ PreparedOp AnyIndexWrap::PrepareSetSearchDefaults(const Napi::CallbackInfo& info
           [slot, options] { slot->Live().SetSearchDefaults(options); }, SettleMutation()};
 }
 
+// read(path, mmap, precomputeTable, grammar)
 PreparedOp AnyIndexWrap::PrepareRead(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info[0], "path");
-  bool mmap = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  bool mmap = BooleanArg(info, 1, false);
+  bool precompute_table = BooleanArg(info, 2, true);
+  IndexGrammar grammar = GrammarArg(info, 3);
   auto holder = std::make_shared<std::unique_ptr<AnyIndexCore>>();
   return {"faiss-native:read", Access::Exclusive, {},
-          [holder, path, mmap] { *holder = AnyIndexCore::ReadFile(path, mmap); },
+          [holder, path, mmap, grammar, precompute_table] {
+            *holder = AnyIndexCore::ReadFile(path, mmap, grammar, precompute_table);
+          },
           [holder](Napi::Env env) { return Wrap(env, std::move(*holder)); }};
+}
+
+// mergeOnDisk(shardPaths, dataPath, indexPath)
+PreparedOp AnyIndexWrap::PrepareMergeOnDisk(const Napi::CallbackInfo& info) {
+  if (!info[0].IsArray()) {
+    ThrowType("Expected an array of paths for shardPaths but received " + DescribeValue(info[0]));
+  }
+  auto list = info[0].As<Napi::Array>();
+  std::vector<std::string> shard_paths;
+  for (uint32_t i = 0; i < list.Length(); i++) shard_paths.push_back(StringArg(list.Get(i), "shardPaths[]"));
+  std::string data_path = StringArg(info[1], "dataPath");
+  std::string index_path = StringArg(info[2], "indexPath");
+  auto holder = std::make_shared<std::unique_ptr<AnyIndexCore>>();
+  return {"faiss-native:merge-on-disk", Access::Exclusive, {},
+          [holder, shard_paths, data_path, index_path] {
+            ThreadScope scope(0, 1 << 20);
+            *holder = AnyIndexCore::MergeOnDisk(shard_paths, data_path);
+            (*holder)->WriteFile(index_path, true);
+          },
+          [holder](Napi::Env env) { return Wrap(env, std::move(*holder)); }};
+}
+
+Napi::Value AnyIndexWrap::MergeOnDiskSync(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&] { return RunOperation(info.Env(), PrepareMergeOnDisk(info), false, nullptr); });
+}
+
+Napi::Value AnyIndexWrap::MergeOnDisk(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&] { return RunOperation(info.Env(), PrepareMergeOnDisk(info), true, nullptr); });
 }
 
 Napi::Value AnyIndexWrap::ReadSync(const Napi::CallbackInfo& info) {
@@ -189,7 +235,7 @@ Napi::Value AnyIndexWrap::FromBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guarded(env, [&] {
     ByteView bytes = BytesArg(info[0], "buffer");
-    return Wrap(env, AnyIndexCore::ReadBuffer(bytes.data, bytes.size));
+    return Wrap(env, AnyIndexCore::ReadBuffer(bytes.data, bytes.size, GrammarArg(info, 1)));
   });
 }
 
@@ -230,6 +276,21 @@ Napi::Value AnyIndexWrap::GetSearchDefaults(const Napi::CallbackInfo& info) {
   out[kMaxCodes] = static_cast<double>(stored.max_codes);
   out[kQb] = static_cast<double>(stored.qb);
   out[kKFactor] = stored.k_factor > 0 ? static_cast<double>(stored.k_factor) : -1;
+  return out;
+}
+
+// The IVF's layout, or undefined for other index types.
+Napi::Value AnyIndexWrap::GetIvf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const AnyIndexCore& core = LiveCore(env);
+  if (core.nlist() == 0) return env.Undefined();
+  auto out = Napi::Object::New(env);
+  out.Set("nlist", Napi::Number::New(env, static_cast<double>(core.nlist())));
+  out.Set("m", Napi::Number::New(env, static_cast<double>(core.pq_m())));
+  out.Set("nbits", Napi::Number::New(env, static_cast<double>(core.pq_nbits())));
+  out.Set("fastScan", Napi::Boolean::New(env, core.fast_scan()));
+  out.Set("refine", Napi::String::New(env, RefineKindName(core.refine_kind())));
+  out.Set("directMap", Napi::Boolean::New(env, core.direct_map()));
   return out;
 }
 

@@ -1,6 +1,5 @@
-// JS class NativeIndex: any Faiss index (from a factory string or a file),
-// with the same sync/async pairing, call ordering and memory accounting as
-// the IVF-PQ class.
+// JS class NativeIndex: any Faiss index (from a factory string or a file);
+// the one native class under Index, IndexIVFPQ and IndexFlat.
 #pragma once
 
 #include <napi.h>
@@ -40,6 +39,9 @@ class AnyIndexWrap : public IndexWrapBase<AnyIndexWrap, AnyIndexCore> {
   static Napi::Value ReadSync(const Napi::CallbackInfo& info);
   static Napi::Value Read(const Napi::CallbackInfo& info);
   static Napi::Value FromBuffer(const Napi::CallbackInfo& info);
+  static Napi::Value MergeOnDiskSync(const Napi::CallbackInfo& info);
+  static Napi::Value MergeOnDisk(const Napi::CallbackInfo& info);
+  static PreparedOp PrepareMergeOnDisk(const Napi::CallbackInfo& info);
 
   PreparedOp PrepareSearch(const Napi::CallbackInfo& info);
   PreparedOp PrepareRangeSearch(const Napi::CallbackInfo& info);
@@ -59,6 +61,7 @@ class AnyIndexWrap : public IndexWrapBase<AnyIndexWrap, AnyIndexCore> {
   Napi::Value GetSearchParameters(const Napi::CallbackInfo& info);
   Napi::Value GetReadOnly(const Napi::CallbackInfo& info);
   Napi::Value GetSearchDefaults(const Napi::CallbackInfo& info);
+  Napi::Value GetIvf(const Napi::CallbackInfo& info);
 };
 
 }  // namespace faiss_native

@@ -27,8 +27,7 @@ const char* RefineKindName(RefineKind kind) {
   return "none";
 }
 
-RefineKind RefineStage::KindOf(const faiss::Index* refine_index, faiss::MetricType metric,
-                               const std::string& source) {
+RefineKind RefineStage::KindOf(const faiss::Index* refine_index, faiss::MetricType metric) {
   if (refine_index != nullptr && refine_index->metric_type == metric) {
     if (dynamic_cast<const faiss::IndexFlat*>(refine_index) != nullptr) return RefineKind::Flat;
     auto* sq = dynamic_cast<const faiss::IndexScalarQuantizer*>(refine_index);
@@ -37,21 +36,19 @@ RefineKind RefineStage::KindOf(const faiss::Index* refine_index, faiss::MetricTy
       return RefineKind::SQ8;
     }
   }
-  ThrowFaiss("unsupported index in " + source +
-                 ": the refine index must be a flat or 8-bit scalar-quantized index of the same metric",
-             codes::kBadFile);
+  return RefineKind::None;
 }
 
 RefineStage::RefineStage(faiss::IndexIDMap2* id_map, faiss::IndexRefine* refine)
     : id_map_(id_map),
       refine_(refine),
-      kind_(KindOf(refine->refine_index, refine->metric_type, "index")),
+      kind_(KindOf(refine->refine_index, refine->metric_type)),
       larger_is_closer_(refine->metric_type == faiss::METRIC_INNER_PRODUCT) {}
 
 void RefineStage::CheckRows(const faiss::IndexIVF& ivf, const std::string& source) const {
   idx_t total_rows = rows();
   if (static_cast<idx_t>(id_map_->id_map.size()) != total_rows || ivf.ntotal > total_rows) {
-    ThrowFaiss("invalid index " + source + ": the id map, the refine index and the IVF-PQ disagree on sizes",
+    ThrowFaiss("invalid index " + source + ": the id map, the refine index and the IVF disagree on sizes",
                codes::kBadFile);
   }
   for (size_t list = 0; list < ivf.nlist; list++) {

@@ -1,14 +1,14 @@
-// Re-ranking for IVF-PQ: PQ codes cap recall, so a refined index keeps a
+// Re-ranking for IVF indexes: compressed codes cap recall, so a refined index keeps a
 // second, more exact copy of each vector (float or 8-bit scalar quantized) and
-// re-scores the top k × kFactor PQ candidates with it.
+// re-scores the top k × kFactor candidates with it.
 //
-// Persisted as Faiss's own structure, IndexIDMap2(IndexRefine(IVF-PQ, refine))
+// Persisted as Faiss's own structure, IndexIDMap2(IndexRefine(IVF, refine))
 // (with the normalising pre-transform inside for cosine), which Python faiss
-// searches the same way. Inside, the IVF-PQ stores row numbers: Faiss's
+// searches the same way. Inside, the IVF stores row numbers: Faiss's
 // IndexRefine finds a candidate's exact vector by its label, so labels must be
 // rows; the id map turns rows into the caller's 64-bit ids. The re-ranking is
-// done here rather than by IndexRefine::search, which in Faiss 1.7.3 takes no
-// per-call search parameters.
+// done here so the IVF step can run SearchIvf (batch-independent coarse step)
+// and removed rows can stay in the refine copy.
 #pragma once
 
 #include <faiss/IndexIDMap.h>
@@ -31,10 +31,9 @@ class RefineStage {
  public:
   RefineStage(faiss::IndexIDMap2* id_map, faiss::IndexRefine* refine);
 
-  // A FaissError (bad file) unless the loaded structure is one this class built.
-  static RefineKind KindOf(const faiss::Index* refine_index, faiss::MetricType metric,
-                           const std::string& source);
-  // Every row label stored in the IVF-PQ must be a row of the refine index.
+  // Flat or SQ8 for a flat or 8-bit scalar-quantized refine index of this metric; None otherwise.
+  static RefineKind KindOf(const faiss::Index* refine_index, faiss::MetricType metric);
+  // Every row label stored in the IVF must be a row of the refine index.
   void CheckRows(const faiss::IndexIVF& ivf, const std::string& source) const;
 
   RefineKind kind() const { return kind_; }

@@ -968,7 +968,7 @@ function runIndexVariant(lib, variant, bytes, file) {
     const queries = queriesFor(dimension, 99);
     const attempt = attempter(lib, notes, (name) => {
       step = name;
-    }, /^Expected an id in the index/);
+    }, /^Expected an id present in the index/);
     const shape = (result) => {
       if (result && (result.labels.length !== 15 || result.distances.length !== 15)) throw new Error(`bad result shape: ${result.labels.length} labels`);
       return result;

@@ -29,8 +29,8 @@ export async function measureOverhead({ binary, samples = 7, calls = 4000 }) {
   const queriesFile = path.join(cacheRoot, `overhead.${process.pid}.f32`);
   index.writeSync(file);
   writeArray(queriesFile, queries);
-  const native = binding.NativeIndexIVFPQ.readSync(file, false);
-  // The same file as any index: Faiss's own search path, options as SearchParameters.
+  const native = binding.NativeIndex.readSync(file, false, true, 'ivfpq');
+  // The same file read as any index (the same native class, without the IVF-PQ check).
   const anyIndex = Index.readSync(file);
   const anyNative = binding.NativeIndex.readSync(file, false);
   const nprobeOption = Float64Array.of(1, -1, -1, -1, -1, -1);
@@ -58,9 +58,9 @@ export async function measureOverhead({ binary, samples = 7, calls = 4000 }) {
   const holder = {};
   const layers = [
     ['C++: IndexIVFPQ::search(1 query), bench/native-floor.cc', null],
-    ['N-API searchSync (dist/binding.js, no TypeScript wrapper)', loop((q) => native.searchSync(q, K, 1, 0, 0))],
+    ['N-API searchSync (dist/binding.js, no TypeScript wrapper)', loop((q) => native.searchSync(q, K, nprobeOption, 0, 0))],
     ['IndexIVFPQ.searchSync', loop((q) => index.searchSync(q, K, { nprobe: 1 }))],
-    ['N-API search, awaited (promise, libuv pool)', awaitLoop((q) => native.search(q, K, 1, 0, 0))],
+    ['N-API search, awaited (promise, libuv pool)', awaitLoop((q) => native.search(q, K, nprobeOption, 0, 0))],
     ['IndexIVFPQ.search, awaited, coalescing off', awaitLoop((q) => index.search(q, K, { nprobe: 1 }))],
     ['IndexIVFPQ.search, awaited, coalescing on (default)', awaitLoop((q) => index.search(q, K, { nprobe: 1 }))],
     ['N-API Index searchSync (dist/binding.js, nprobe as SearchParameters)', loop((q) => anyNative.searchSync(q, K, nprobeOption, 0, 0))],
