@@ -339,10 +339,10 @@ std::unique_ptr<AnyIndexCore> AnyIndexCore::MergeOnDisk(const std::vector<std::s
     // Merging copies codes only: no shard needs the search table.
     auto shard = ReadFile(path, /*mmap=*/true, IndexGrammar::Any, /*precompute_table=*/false);
     const faiss::IndexIVF* ivf = shard->ivf_;
-    if (!shard->ivf_path_) ThrowFaiss("cannot merge shard '" + path + "' on disk: not an IVF index", codes::kIncompatible);
-    if (shard->refine_) ThrowFaiss("cannot merge refined shard '" + path + "' on disk", codes::kIncompatible);
     // Faiss keeps on-disk lists in the plain layout; FastScan codes live in blocks of 32.
     if (shard->fast_scan()) ThrowFaiss("cannot merge FastScan shard '" + path + "' on disk", codes::kIncompatible);
+    if (shard->refine_) ThrowFaiss("cannot merge refined shard '" + path + "' on disk", codes::kIncompatible);
+    if (!shard->ivf_path_) ThrowFaiss("cannot merge shard '" + path + "' on disk: not an IVF index", codes::kIncompatible);
     const AnyIndexCore& first = shards.empty() ? *shard : *shards.front();
     if (!shard->is_trained() || shard->metric_ != first.metric_ || typeid(*ivf) != typeid(*first.ivf_) ||
         ivf->d != first.ivf_->d || ivf->nlist != first.ivf_->nlist || ivf->code_size != first.ivf_->code_size ||
