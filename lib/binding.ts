@@ -21,6 +21,9 @@ export interface NativeSearchResult {
   labels: BigInt64Array;
 }
 
+/** A native async search: a Promise from the pool, or the result of a search run inline. */
+export type NativeSearchOutcome = NativeSearchResult | Promise<NativeSearchResult>;
+
 export interface NativeIndexIVFPQ {
   readonly ntotal: number;
   readonly dimension: number;
@@ -42,7 +45,8 @@ export interface NativeIndexIVFPQ {
   addSync(vectors: Float32Array, ids: BigInt64Array | undefined, threads?: number): void;
   add(vectors: Float32Array, ids: BigInt64Array | undefined, threads?: number): Promise<void>;
   searchSync(queries: Float32Array, k: number, nprobe: number, threads: number, kFactor: number): NativeSearchResult;
-  search(queries: Float32Array, k: number, nprobe: number, threads: number, kFactor: number): Promise<NativeSearchResult>;
+  /** The result itself when the search was cheap enough to run inline (see native/search_cost.h). */
+  search(queries: Float32Array, k: number, nprobe: number, threads: number, kFactor: number): NativeSearchOutcome;
   writeSync(path: string, durable?: boolean): void;
   write(path: string, durable?: boolean): Promise<void>;
   toBuffer(): Buffer;
@@ -100,7 +104,7 @@ export interface NativeIndex {
   addSync(vectors: Float32Array, ids: BigInt64Array | undefined, threads: number): void;
   add(vectors: Float32Array, ids: BigInt64Array | undefined, threads: number): Promise<void>;
   searchSync(queries: Float32Array, k: number, ...rest: NativeSearchArgs): NativeSearchResult;
-  search(queries: Float32Array, k: number, ...rest: NativeSearchArgs): Promise<NativeSearchResult>;
+  search(queries: Float32Array, k: number, ...rest: NativeSearchArgs): NativeSearchOutcome;
   rangeSearchSync(queries: Float32Array, radius: number, ...rest: NativeSearchArgs): NativeRangeResult;
   rangeSearch(queries: Float32Array, radius: number, ...rest: NativeSearchArgs): Promise<NativeRangeResult>;
   removeIdsSync(ids: BigInt64Array): number;
@@ -142,6 +146,8 @@ export interface Binding {
   setErrorClass(errorClass: typeof FaissError): void;
   setNumThreads(threads: number): void;
   getNumThreads(): number;
+  setInlineSearchBudget(microseconds: number): void;
+  getInlineSearchBudget(): number;
   hardwareThreads(): number;
   faissInfo(): FaissInfo;
   setSimdLevel(level: string): void;

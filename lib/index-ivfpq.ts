@@ -2,7 +2,7 @@ import { durableOption, type WriteOptions } from './write-options';
 import { binding, type NativeIndexIVFPQ } from './binding';
 import type { BuildOptions } from './build';
 import { SearchCoalescer } from './coalescer';
-import { withCallerStack } from './errors';
+import { settled, withCallerStack } from './errors';
 import type { SearchResult, WorkOptions } from './results';
 import {
   MAX_K,
@@ -167,6 +167,7 @@ export class IndexIVFPQ {
     const native = this.#native;
     return new SearchCoalescer<IvfpqSearchArgs>(
       (q, k, [nprobe, threads, kFactor]) => native.search(q, k, nprobe, threads, kFactor),
+      (args) => args.join('/'),
       native.dimension,
     );
   }
@@ -324,12 +325,16 @@ export class IndexIVFPQ {
     const [checked, kk, nprobe, threads, kFactor] = this.#searchArgs(queries, k, options);
     return this.#native.searchSync(checked, kk, nprobe, threads, kFactor);
   }
-  async search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResult> {
-    const [checked, kk, nprobe, threads, kFactor] = this.#searchArgs(queries, k, options);
-    const pending = this.#coalesce
-      ? this.#coalescer.search(checked, kk, [nprobe, threads, kFactor], `${nprobe}/${threads}/${kFactor}`)
-      : this.#native.search(checked, kk, nprobe, threads, kFactor);
-    return withCallerStack(pending, this.search);
+  search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResult> {
+    try {
+      const [checked, kk, nprobe, threads, kFactor] = this.#searchArgs(queries, k, options);
+      const outcome = this.#coalesce
+        ? this.#coalescer.search(checked, kk, [nprobe, threads, kFactor])
+        : this.#native.search(checked, kk, nprobe, threads, kFactor);
+      return settled(outcome, this.search);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Writes Faiss's binary format atomically: a crash mid-save never leaves a partial file. */

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <napi.h>
+#include <uv.h>
+
+#include "search_cost.h"
 
 namespace faiss_native {
 
@@ -10,6 +13,8 @@ struct AddonData {
   Napi::FunctionReference faiss_error_class;
   Napi::FunctionReference ivfpq_class;
   Napi::FunctionReference any_index_class;
+  uv_loop_t* loop = nullptr;
+  InlineTurn inline_turn;
 
   static AddonData* Get(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 };

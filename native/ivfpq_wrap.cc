@@ -100,14 +100,25 @@ PreparedOp IvfpqWrap::PrepareSearch(const Napi::CallbackInfo& info) {
     k_factor = static_cast<float>(IntegerArg(info[4], "kFactor", 0, 1024));
   }
   call.pins.push_back(info.This());
+  // The index's nprobe can change between calls without a mutation.
+  int64_t effective_nprobe = nprobe > 0 ? nprobe : static_cast<int64_t>(slot_->core->nprobe());
+  uint64_t signature = 0;
+  for (int64_t value : {call.k, effective_nprobe, static_cast<int64_t>(k_factor), int64_t(threads)}) {
+    signature = MixSignature(signature, value);
+  }
   auto slot = slot_;
-  return {"faiss-native:search", Access::Shared, call.pins,
-          [slot, call, nprobe, threads, k_factor] {
-            ThreadScope scope(threads, call.n);
-            slot->Live().Search(call.n, call.queries, call.k, static_cast<size_t>(nprobe), k_factor,
-                                call.distances, call.labels);
-          },
-          call.Settle()};
+  PreparedOp op{"faiss-native:search", Access::Shared, call.pins,
+                [slot, call, nprobe, threads, k_factor, signature] {
+                  ThreadScope scope(threads, call.n);
+                  TimedSearch(slot->search_cost, call.n, signature, [&] {
+                    slot->Live().Search(call.n, call.queries, call.k, static_cast<size_t>(nprobe), k_factor,
+                                        call.distances, call.labels);
+                  });
+                },
+                call.Settle()};
+  // Mapped and on-disk lists may fault in from storage: never on the event loop.
+  if (!slot_->core->read_only()) op.inline_hint = {&slot_->search_cost, call.n, signature};
+  return op;
 }
 
 Napi::Function IvfpqWrap::Constructor(Napi::Env env) { return AddonData::Get(env)->ivfpq_class.Value(); }
