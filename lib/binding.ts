@@ -21,6 +21,9 @@ export interface NativeSearchResult {
   labels: BigInt64Array;
 }
 
+/** A native async search: a Promise from the pool, or the result of a search run inline. */
+export type NativeSearchOutcome = NativeSearchResult | Promise<NativeSearchResult>;
+
 export interface NativeRangeResult {
   lims: Uint32Array;
   distances: Float32Array;
@@ -57,7 +60,7 @@ export interface NativeIndex {
   addSync(vectors: Float32Array, ids: BigInt64Array | undefined, threads: number): void;
   add(vectors: Float32Array, ids: BigInt64Array | undefined, threads: number): Promise<void>;
   searchSync(queries: Float32Array, k: number, ...rest: NativeSearchArgs): NativeSearchResult;
-  search(queries: Float32Array, k: number, ...rest: NativeSearchArgs): Promise<NativeSearchResult>;
+  search(queries: Float32Array, k: number, ...rest: NativeSearchArgs): NativeSearchOutcome;
   rangeSearchSync(queries: Float32Array, radius: number, ...rest: NativeSearchArgs): NativeRangeResult;
   rangeSearch(queries: Float32Array, radius: number, ...rest: NativeSearchArgs): Promise<NativeRangeResult>;
   removeIdsSync(ids: BigInt64Array): number;
@@ -103,6 +106,8 @@ export interface Binding {
   setErrorClass(errorClass: typeof FaissError): void;
   setNumThreads(threads: number): void;
   getNumThreads(): number;
+  setInlineSearchBudget(microseconds: number): void;
+  getInlineSearchBudget(): number;
   hardwareThreads(): number;
   faissInfo(): FaissInfo;
   setSimdLevel(level: string): void;

@@ -1,7 +1,10 @@
 import type { SearchResult } from './results';
 
-/** The native search a coalescer batches for; `options` are whatever it takes besides queries and k. */
-type NativeSearch<Options> = (queries: Float32Array, k: number, options: Options) => Promise<SearchResult>;
+/**
+ * The native search a coalescer batches for; `options` are whatever it takes
+ * besides queries and k. It returns the result itself when it ran inline.
+ */
+type NativeSearch<Options> = (queries: Float32Array, k: number, options: Options) => SearchResult | Promise<SearchResult>;
 
 interface Request {
   queries: Float32Array;
@@ -32,20 +35,26 @@ export const MAX_COALESCED_ROWS = 256;
  */
 export class SearchCoalescer<Options> {
   readonly #search: NativeSearch<Options>;
+  // Calls with equal keys take equal options; asked only when a search has to wait.
+  readonly #keyOf: (options: Options) => string;
   readonly #dimension: number;
   #running = 0;
   #waiting: Batch<Options>[] = [];
 
-  constructor(search: NativeSearch<Options>, dimension: number) {
+  constructor(search: NativeSearch<Options>, keyOf: (options: Options) => string, dimension: number) {
     this.#search = search;
+    this.#keyOf = keyOf;
     this.#dimension = dimension;
   }
 
-  search(queries: Float32Array, k: number, options: Options, key: string): Promise<SearchResult> {
+  /** The result itself when the native search ran inline; throws what it threw. */
+  search(queries: Float32Array, k: number, options: Options): SearchResult | Promise<SearchResult> {
     const rows = queries.length / this.#dimension;
     if (this.#running === 0 && this.#waiting.length === 0) {
+      const outcome = this.#search(queries, k, options);
+      if (!(outcome instanceof Promise)) return outcome;
       this.#running++;
-      return this.#search(queries, k, options).finally(() => this.#finished());
+      return outcome.finally(() => this.#finished());
     }
     // A bad query must fail alone, not the batch it would have joined.
     for (let i = 0; i < queries.length; i++) {
@@ -54,6 +63,7 @@ export class SearchCoalescer<Options> {
         return Promise.reject(new RangeError(`Expected finite values for queries but element ${i} is ${kind}`));
       }
     }
+    const key = this.#keyOf(options);
     return new Promise<SearchResult>((resolve, reject) => {
       let batch = this.#waiting.find((b) => b.k === k && b.key === key && b.rows + rows <= MAX_COALESCED_ROWS);
       if (!batch) {
@@ -82,7 +92,7 @@ export class SearchCoalescer<Options> {
     const { k, options, requests } = batch;
     if (requests.length === 1) {
       const [only] = requests;
-      this.#search(only.queries, k, options).then(only.resolve, only.reject).finally(() => this.#finished());
+      this.#run(only.queries, k, options).then(only.resolve, only.reject).finally(() => this.#finished());
       return;
     }
     const merged = new Float32Array(batch.rows * this.#dimension);
@@ -91,7 +101,7 @@ export class SearchCoalescer<Options> {
       merged.set(request.queries, offset);
       offset += request.queries.length;
     }
-    this.#search(merged, k, options)
+    this.#run(merged, k, options)
       .then(
         ({ distances, labels }) => {
           let row = 0;
@@ -109,5 +119,13 @@ export class SearchCoalescer<Options> {
         },
       )
       .finally(() => this.#finished());
+  }
+
+  #run(queries: Float32Array, k: number, options: Options): Promise<SearchResult> {
+    try {
+      return Promise.resolve(this.#search(queries, k, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 }

@@ -18,6 +18,15 @@ export class FaissError extends Error {
  * their stack says nothing about who called. Capture the caller's frames up
  * front and graft them on when the promise rejects.
  */
+/**
+ * A native async call's outcome as a Promise: one from the pool gets the
+ * caller's stack; a value means the call ran inline (its errors were thrown
+ * there, with the caller's stack already).
+ */
+export function settled<T extends object>(outcome: T | Promise<T>, caller: Function): Promise<T> {
+  return outcome instanceof Promise ? withCallerStack(outcome, caller) : Promise.resolve(outcome);
+}
+
 export function withCallerStack<T>(promise: Promise<T>, caller: Function): Promise<T> {
   const holder: { stack?: string } = {};
   Error.captureStackTrace(holder, caller);

@@ -1,7 +1,7 @@
 import { durableOption, type WriteOptions } from './write-options';
 import { binding, type NativeIndex } from './binding';
 import { SearchCoalescer } from './coalescer';
-import { withCallerStack } from './errors';
+import { settled, withCallerStack } from './errors';
 import type { RangeSearchResult } from './index-ivfpq';
 import type { IndexBuildOptions, IndexBuildReport } from './index-build';
 import { METRICS, type Metric } from './metric';
@@ -122,7 +122,11 @@ export class Index {
     if (adopting !== native) throw new TypeError('Use Index.fromFactory, Index.read or Index.fromBuffer to make an Index');
     this.#native = native;
     this.#searchParameters = native.searchParameters;
-    this.#coalescer = new SearchCoalescer<NativeArgs>((q, k, args) => native.search(q, k, ...args), native.dimension);
+    this.#coalescer = new SearchCoalescer<NativeArgs>(
+      (q, k, args) => native.search(q, k, ...args),
+      ([slots, threads]) => `${slots?.join() ?? ''}/${threads}`,
+      native.dimension,
+    );
   }
 
   static #adopt(native: NativeIndex): Index {
@@ -266,17 +270,20 @@ export class Index {
     const checked = this.#vectors(queries, 'queries');
     return this.#native.searchSync(checked, expectInteger(k, 'k', 1, MAX_K), ...this.#options(options));
   }
-  async search(queries: Float32Array, k: number, options?: IndexSearchOptions): Promise<SearchResult> {
-    const checked = this.#vectors(queries, 'queries');
-    const kk = expectInteger(k, 'k', 1, MAX_K);
-    const args = this.#options(options);
-    const [slots, threads, filterMode] = args;
-    // Filtered calls go alone: their id lists would have to match to share a batch.
-    const pending =
-      this.#coalesce && filterMode === FILTER_NONE
-        ? this.#coalescer.search(checked, kk, args, `${slots?.join() ?? ''}/${threads}`)
-        : this.#native.search(checked, kk, ...args);
-    return withCallerStack(pending, this.search);
+  search(queries: Float32Array, k: number, options?: IndexSearchOptions): Promise<SearchResult> {
+    try {
+      const checked = this.#vectors(queries, 'queries');
+      const kk = expectInteger(k, 'k', 1, MAX_K);
+      const args = this.#options(options);
+      // Filtered calls go alone: their id lists would have to match to share a batch.
+      const outcome =
+        this.#coalesce && args[2] === FILTER_NONE
+          ? this.#coalescer.search(checked, kk, args)
+          : this.#native.search(checked, kk, ...args);
+      return settled(outcome, this.search);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

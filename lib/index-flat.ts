@@ -1,5 +1,5 @@
 import { binding, type NativeIndex } from './binding';
-import { withCallerStack } from './errors';
+import { settled, withCallerStack } from './errors';
 import { METRICS, type Metric } from './metric';
 import type { SearchResult, WorkOptions } from './results';
 import { MAX_K, expectInteger, expectOneOf, expectOptions, expectVectors, fail, threadsOption } from './validate';
@@ -57,10 +57,14 @@ export class IndexFlat {
     const checked = this.#vectors(queries, 'queries');
     return this.#native.searchSync(checked, expectInteger(k, 'k', 1, MAX_K), undefined, this.#threads(options), 0, undefined);
   }
-  async search(queries: Float32Array, k: number, options?: WorkOptions): Promise<SearchResult> {
-    const checked = this.#vectors(queries, 'queries');
-    const kk = expectInteger(k, 'k', 1, MAX_K);
-    return withCallerStack(this.#native.search(checked, kk, undefined, this.#threads(options), 0, undefined), this.search);
+  search(queries: Float32Array, k: number, options?: WorkOptions): Promise<SearchResult> {
+    try {
+      const checked = this.#vectors(queries, 'queries');
+      const kk = expectInteger(k, 'k', 1, MAX_K);
+      return settled(this.#native.search(checked, kk, undefined, this.#threads(options), 0, undefined), this.search);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Waits for operations already issued, then frees the native index. Idempotent. */

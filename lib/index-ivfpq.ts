@@ -2,7 +2,7 @@ import { durableOption, type WriteOptions } from './write-options';
 import { binding, type NativeIndex, type NativeIvfLayout } from './binding';
 import type { BuildOptions } from './build';
 import { SearchCoalescer } from './coalescer';
-import { withCallerStack } from './errors';
+import { settled, withCallerStack } from './errors';
 import type { SearchResult, WorkOptions } from './results';
 import {
   MAX_K,
@@ -191,7 +191,11 @@ export class IndexIVFPQ {
     const stored = native.searchDefaults;
     this.#kFactor = Math.max(0, stored[K_FACTOR_SLOT]);
     this.#nprobe = this.#savedNprobe = stored[NPROBE_SLOT];
-    this.#coalescer = new SearchCoalescer<NativeArgs>((q, k, [options, threads]) => native.search(q, k, options, threads, 0, undefined), native.dimension);
+    this.#coalescer = new SearchCoalescer<NativeArgs>(
+      (q, k, [options, threads]) => native.search(q, k, options, threads, 0, undefined),
+      ([options, threads]) => `${options.join()}/${threads}`,
+      native.dimension,
+    );
   }
 
   /** Whether concurrent search() calls are merged into batched native calls. */
@@ -367,12 +371,16 @@ export class IndexIVFPQ {
     const [checked, kk, slots, threads] = this.#searchArgs(queries, k, options);
     return this.#native.searchSync(checked, kk, slots, threads, 0, undefined);
   }
-  async search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResult> {
-    const [checked, kk, slots, threads] = this.#searchArgs(queries, k, options);
-    const pending = this.#coalesce
-      ? this.#coalescer.search(checked, kk, [slots, threads], `${this.#slots[0]}/${threads}`)
-      : this.#native.search(checked, kk, slots, threads, 0, undefined);
-    return withCallerStack(pending, this.search);
+  search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResult> {
+    try {
+      const [checked, kk, slots, threads] = this.#searchArgs(queries, k, options);
+      const outcome = this.#coalesce
+        ? this.#coalescer.search(checked, kk, [slots, threads])
+        : this.#native.search(checked, kk, slots, threads, 0, undefined);
+      return settled(outcome, this.search);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Writes Faiss's binary format atomically: a crash mid-save never leaves a partial file. */

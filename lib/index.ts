@@ -12,6 +12,7 @@ export type { MergeOnDiskOptions } from './on-disk';
 export type { Metric } from './metric';
 export type { SearchResult, WorkOptions } from './results';
 export { getNumThreads, setNumThreads } from './threads';
+export { getInlineSearchBudget, setInlineSearchBudget } from './inline-search';
 export type { WriteOptions } from './write-options';
 export { faissInfo, type FaissInfo } from './faiss-info';
 export { nativeMemoryUsage, type NativeMemoryUsage } from './native-memory';

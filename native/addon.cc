@@ -7,6 +7,7 @@
 #include "errors.h"
 #include "faiss_library.h"
 #include "native_memory.h"
+#include "search_cost.h"
 #include "threads.h"
 
 namespace faiss_native {
@@ -35,10 +36,23 @@ Napi::Value GetHardwareThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), HardwareThreads());
 }
 
+// setInlineSearchBudget(microseconds): see search_cost.h.
+Napi::Value SetInlineSearchBudget(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t micros = Guarded(env, [&] { return IntegerArg(info[0], "microseconds", 0, 1'000'000); });
+  inline_budget_ns.store(micros * 1000);
+  return env.Undefined();
+}
+
+Napi::Value GetInlineSearchBudget(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(inline_budget_ns.load() / 1000));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   LimitDeserialization();
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
+  if (napi_get_uv_event_loop(env, &data->loop) != napi_ok) data->loop = nullptr;
   Napi::Function any_index = AnyIndexWrap::DefineClass(env);
   data->any_index_class = Napi::Persistent(any_index);
   exports.Set("NativeIndex", any_index);
@@ -46,6 +60,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));
   exports.Set("hardwareThreads", Napi::Function::New<GetHardwareThreads>(env, "hardwareThreads"));
+  exports.Set("setInlineSearchBudget", Napi::Function::New<SetInlineSearchBudget>(env, "setInlineSearchBudget"));
+  exports.Set("getInlineSearchBudget", Napi::Function::New<GetInlineSearchBudget>(env, "getInlineSearchBudget"));
   exports.Set("faissInfo", Napi::Function::New<FaissInfo>(env, "faissInfo"));
   exports.Set("nativeMemoryUsage", Napi::Function::New<NativeMemoryUsage>(env, "nativeMemoryUsage"));
   exports.Set("setSimdLevel", Napi::Function::New<SetSimdLevel>(env, "setSimdLevel"));

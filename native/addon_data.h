@@ -3,12 +3,17 @@
 #pragma once
 
 #include <napi.h>
+#include <uv.h>
+
+#include "search_cost.h"
 
 namespace faiss_native {
 
 struct AddonData {
   Napi::FunctionReference faiss_error_class;
   Napi::FunctionReference any_index_class;
+  uv_loop_t* loop = nullptr;
+  InlineTurn inline_turn;
 
   static AddonData* Get(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 };

@@ -133,13 +133,24 @@ PreparedOp AnyIndexWrap::PrepareSearch(const Napi::CallbackInfo& info) {
   SearchOptions options = OptionsArgs(info, 2, call.pins);
   int threads = ThreadsArg(info, 3);
   call.pins.push_back(info.This());
+  uint64_t signature = 0;
+  for (int64_t value : {call.k, options.nprobe, options.ef_search, options.quantizer_ef_search, options.max_codes,
+                        options.qb, static_cast<int64_t>(options.k_factor), static_cast<int64_t>(options.filter.kind),
+                        static_cast<int64_t>(options.filter.count), int64_t(threads)}) {
+    signature = MixSignature(signature, value);
+  }
   auto slot = slot_;
-  return {"faiss-native:search", Access::Shared, call.pins,
-          [slot, call, options, threads] {
-            ThreadScope scope(threads, call.n);
-            slot->Live().Search(call.n, call.queries, call.k, options, call.distances, call.labels);
-          },
-          call.Settle()};
+  PreparedOp op{"faiss-native:search", Access::Shared, call.pins,
+                [slot, call, options, threads, signature] {
+                  ThreadScope scope(threads, call.n);
+                  TimedSearch(slot->search_cost, call.n, signature, [&] {
+                    slot->Live().Search(call.n, call.queries, call.k, options, call.distances, call.labels);
+                  });
+                },
+                call.Settle()};
+  // Mapped and on-disk data may fault in from storage: never on the event loop.
+  if (!slot_->core->read_only()) op.inline_hint = {&slot_->search_cost, call.n, signature};
+  return op;
 }
 
 // rangeSearch(queries, radius, options, threads, filterMode, filterIds)

@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "op_queue.h"
+#include "search_cost.h"
 
 namespace faiss_native {
 
@@ -14,6 +15,7 @@ template <typename Core>
 struct IndexSlot {
   std::shared_ptr<OpQueue> queue = std::make_shared<OpQueue>();
   std::unique_ptr<Core> core;  // null once disposed
+  SearchCost search_cost;
 
   Core& Live() const {
     if (!core) ThrowFaiss("index has been disposed", codes::kDisposed);

@@ -46,6 +46,8 @@ class IndexWrapBase : public Napi::ObjectWrap<Derived> {
 
   // Tells V8 how much native memory this object now holds.
   Napi::Value SyncExternalMemory(Napi::Env env) {
+    // Called after every mutation, which may change what a search costs.
+    slot_->search_cost.Forget();
     int64_t now = slot_->core ? slot_->core->memory_bytes() : 0;
     if (now != reported_bytes_) {
       Napi::MemoryManagement::AdjustExternalMemory(env, now - reported_bytes_);

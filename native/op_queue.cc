@@ -9,6 +9,16 @@ uint64_t OpQueue::Enqueue(Access access) {
   return ticket;
 }
 
+uint64_t OpQueue::EnqueueIfReady(Access access) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [earlier, earlier_access] : outstanding_) {
+    if (access == Access::Exclusive || earlier_access == Access::Exclusive) return 0;
+  }
+  uint64_t ticket = next_ticket_++;
+  outstanding_.emplace(ticket, access);
+  return ticket;
+}
+
 bool OpQueue::MayRun(uint64_t ticket, Access access) const {
   for (const auto& [earlier, earlier_access] : outstanding_) {
     if (earlier >= ticket) return true;

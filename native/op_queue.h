@@ -18,6 +18,8 @@ enum class Access { Shared, Exclusive };
 class OpQueue {
  public:
   uint64_t Enqueue(Access access);
+  // A ticket that may run at once, or 0 (and nothing enqueued) if it would wait.
+  uint64_t EnqueueIfReady(Access access);
   void WaitTurn(uint64_t ticket);
   void Finish(uint64_t ticket);
   bool Idle();

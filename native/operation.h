@@ -10,8 +10,16 @@
 #include <vector>
 
 #include "op_queue.h"
+#include "search_cost.h"
 
 namespace faiss_native {
+
+// A search whose recent cost says it may run on the calling thread (see search_cost.h).
+struct InlineHint {
+  const SearchCost* cost = nullptr;  // null: always the pool
+  int64_t rows = 0;
+  uint64_t signature = 0;
+};
 
 struct PreparedOp {
   const char* name;
@@ -19,9 +27,12 @@ struct PreparedOp {
   std::vector<Napi::Value> pins;                // kept alive until settled
   std::function<void()> body;                   // runs in the queue's turn
   std::function<Napi::Value(Napi::Env)> settle;  // runs on the JS thread
+  InlineHint inline_hint = {};
 };
 
 // queue may be null for work that belongs to no index yet (reading a file).
+// An async call returns a Promise, except a search whose InlineHint says it
+// is cheaper than the pool hop: that runs at once and returns its value.
 Napi::Value RunOperation(Napi::Env env, PreparedOp op, bool async, std::shared_ptr<OpQueue> queue);
 
 // Runs body on the calling thread once every earlier operation that must

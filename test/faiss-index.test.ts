@@ -191,11 +191,11 @@ describe.skipIf(missing)(`Index on SIFT10K${missing ? ` (skipped: ${missing})` :
       ranged.dispose();
     });
 
-    it.skipIf(!type.python || pythonMissing)('Python faiss 1.7.3 reads its file and finds the same neighbours', () => {
+    it.skipIf(!type.python || pythonMissing)('Python faiss 1.7.3 reads its file and finds the same neighbours', async () => {
       index.writeSync(file());
       // Both sides search with the file's own settings but nprobe.
       const nprobe = type.search.nprobe ?? 0;
-      const search = faissTool<PythonSearch>('search', {
+      const search = await faissTool<PythonSearch>('search', {
         index: file(),
         queries: path.join(dir, 'queries.f32'),
         k: K,
@@ -207,9 +207,9 @@ describe.skipIf(missing)(`Index on SIFT10K${missing ? ` (skipped: ${missing})` :
       expect(overlap(ours.labels, theirs.labels, K)).toBeGreaterThanOrEqual(0.97);
     });
 
-    it.skipIf(!type.python || pythonMissing)('an index Python faiss 1.7.3 wrote loads and searches like Python', () => {
+    it.skipIf(!type.python || pythonMissing)('an index Python faiss 1.7.3 wrote loads and searches like Python', async () => {
       const theirFile = path.join(dir, `py-${type.description.replace(/[^A-Za-z0-9]/g, '_')}.faiss`);
-      faissTool('factory', {
+      await faissTool('factory', {
         base: path.join(dir, 'base.f32'),
         dim: 128,
         description: type.description,
@@ -218,7 +218,7 @@ describe.skipIf(missing)(`Index on SIFT10K${missing ? ` (skipped: ${missing})` :
         out: theirFile,
       });
       const theirs = pythonResults(
-        faissTool<PythonSearch>('search', {
+        await faissTool<PythonSearch>('search', {
           index: theirFile,
           queries: path.join(dir, 'queries.f32'),
           k: K,

@@ -184,13 +184,13 @@ describe.skipIf(missing)(`FastScan on SIFT10K${missing ? ` (skipped: ${missing})
   });
 
   const noPython = pythonFaissMissing();
-  it.skipIf(noPython)(`Python faiss reads the file as IndexIVFPQFastScan with the same neighbours${noPython ? ` (skipped: ${noPython})` : ''}`, () => {
+  it.skipIf(noPython)(`Python faiss reads the file as IndexIVFPQFastScan with the same neighbours${noPython ? ` (skipped: ${noPython})` : ''}`, async () => {
     const file = path.join(dir, 'for-python.faissindex');
     index.nprobe = NPROBE;
     index.writeSync(file);
-    const info = faissTool<{ type: string; ivf: { type: string; nbits: number } }>('describe', { index: file });
+    const info = await faissTool<{ type: string; ivf: { type: string; nbits: number } }>('describe', { index: file });
     expect([info.type, info.ivf.type, info.ivf.nbits]).toEqual(['IndexIVFPQFastScan', 'IndexIVFPQFastScan', 4]);
-    const search = faissTool<PythonSearch>('search', {
+    const search = await faissTool<PythonSearch>('search', {
       index: file,
       queries: path.join(sift10kDir, 'query.fvecs'),
       k: 10,
@@ -205,13 +205,13 @@ describe.skipIf(missing)(`FastScan on SIFT10K${missing ? ` (skipped: ${missing})
     expect(same / ours.labels.length).toBeGreaterThan(0.98);
   });
 
-  it.skipIf(noPython)(`an IndexIVFPQFastScan Python faiss built loads here with its neighbours${noPython ? ` (skipped: ${noPython})` : ''}`, () => {
+  it.skipIf(noPython)(`an IndexIVFPQFastScan Python faiss built loads here with its neighbours${noPython ? ` (skipped: ${noPython})` : ''}`, async () => {
     const file = path.join(dir, 'from-python.faissindex');
-    faissTool('build', {
+    await faissTool('build', {
       base: path.join(sift10kDir, 'base.fvecs'), nlist: 64, m: 32, nbits: 4, metric: 'l2', how: 'fastscan',
       idOffset: 1000, nprobe: NPROBE, out: file,
     });
-    const search = faissTool<PythonSearch>('search', {
+    const search = await faissTool<PythonSearch>('search', {
       index: file, queries: path.join(sift10kDir, 'query.fvecs'), k: 10, nprobe: NPROBE, out: `${file}.py`,
     });
     const theirs = pythonResults(search, NPROBE);

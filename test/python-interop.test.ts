@@ -102,11 +102,11 @@ describe.skipIf(skipReason !== undefined)(title('Python faiss interop on SIFT10K
   }
 
   /** The same index, trained, filled and written by Python; returns its path. */
-  function pythonIndex(metric: Metric): string {
+  async function pythonIndex(metric: Metric): Promise<string> {
     let file = pythons.get(metric);
     if (!file) {
       file = path.join(dir, `python-${metric}.faiss`);
-      faissTool('build', {
+      await faissTool('build', {
         base: BASE, nlist: NLIST, m: M, nbits: 8, metric, how: PYTHON_BUILD[metric],
         idOffset: ID_OFFSET, nprobe: STORED_NPROBE, out: file,
       });
@@ -116,8 +116,8 @@ describe.skipIf(skipReason !== undefined)(title('Python faiss interop on SIFT10K
   }
 
   /** Python searches `file` at every nprobe; ours must give the same answers. */
-  function expectSameAsPython(index: IndexIVFPQ, file: string, what: string): void {
-    const search = faissTool<PythonSearch>('search', {
+  async function expectSameAsPython(index: IndexIVFPQ, file: string, what: string): Promise<void> {
+    const search = await faissTool<PythonSearch>('search', {
       index: file, queries: QUERIES, k: K, nprobe: NPROBES.join(','), out: `${file}.py`,
     });
     expect(search.n).toBe(sift.queries.count);
@@ -132,14 +132,14 @@ describe.skipIf(skipReason !== undefined)(title('Python faiss interop on SIFT10K
       ? `index_factory('${metric === 'cosine' ? 'L2norm,' : ''}IVF${NLIST},PQ${M}x8np')`
       : `IndexIVFPQ(IndexFlat${metric === 'l2' ? 'L2' : 'IP'}, ...)`;
 
-    it(`an index Python built with ${pythonHow} loads here with the same results and 64-bit ids`, () => {
-      const file = pythonIndex(metric);
+    it(`an index Python built with ${pythonHow} loads here with the same results and 64-bit ids`, async () => {
+      const file = await pythonIndex(metric);
       const index = IndexIVFPQ.readSync(file);
       try {
         expect([index.dimension, index.nlist, index.m, index.nbits, index.metric])
           .toEqual([sift.dimension, NLIST, M, 8, metric]);
         expect([index.ntotal, index.nprobe]).toEqual([sift.base.count, STORED_NPROBE]);
-        expectSameAsPython(index, file, `${metric} written by Python`);
+        await expectSameAsPython(index, file, `${metric} written by Python`);
 
         // Every label is one of the ids Python assigned, exactly: no rounding through doubles.
         const { labels } = index.searchSync(sift.queries.data, K);
@@ -161,9 +161,9 @@ describe.skipIf(skipReason !== undefined)(title('Python faiss interop on SIFT10K
       }
     });
 
-    it('an index written here loads in Python with the same shape and results', () => {
+    it('an index written here loads in Python with the same shape and results', async () => {
       const { index, file } = ourIndex(metric);
-      const info = faissTool<PythonIndexInfo>('describe', { index: file });
+      const info = await faissTool<PythonIndexInfo>('describe', { index: file });
       expect(info).toMatchObject({ d: sift.dimension, ntotal: sift.base.count, isTrained: true });
       expect(info.ivf).toEqual({
         type: 'IndexIVFPQ',
@@ -176,23 +176,23 @@ describe.skipIf(skipReason !== undefined)(title('Python faiss interop on SIFT10K
         quantizer: 'IndexFlat',
         quantizerMetric: metric === 'l2' ? 'l2' : 'ip',
       });
-      expectSameAsPython(index, file, `${metric} written here`);
+      await expectSameAsPython(index, file, `${metric} written here`);
     });
 
-    it('Python faiss writes the file written here back byte for byte', () => {
+    it('Python faiss writes the file written here back byte for byte', async () => {
       // Python's faiss (1.7.3 on Debian 12) trains with other kernels than the
       // linked Faiss, so the two builds' files differ in their numbers; the format
       // must not: read there and written again, the file is unchanged.
       const { file } = ourIndex(metric);
       const rewritten = path.join(dir, `${metric}-rewritten.faissindex`);
-      faissTool<PythonIndexInfo>('rewrite', { index: file, out: rewritten });
+      await faissTool<PythonIndexInfo>('rewrite', { index: file, out: rewritten });
       expect(readFileSync(rewritten).equals(readFileSync(file))).toBe(true);
     });
   });
 
   describe('cosine as Python sees it', () => {
-    it('is IndexPreTransform(NormalizationTransform(d, 2.0)) in front of an inner-product IndexIVFPQ', () => {
-      const info = faissTool<PythonIndexInfo>('describe', { index: ourIndex('cosine').file });
+    it('is IndexPreTransform(NormalizationTransform(d, 2.0)) in front of an inner-product IndexIVFPQ', async () => {
+      const info = await faissTool<PythonIndexInfo>('describe', { index: ourIndex('cosine').file });
       expect(info).toMatchObject({
         type: 'IndexPreTransform',
         metric: 'ip',
@@ -201,9 +201,9 @@ describe.skipIf(skipReason !== undefined)(title('Python faiss interop on SIFT10K
       });
     });
 
-    it('returns cosine similarities, in Python as here', () => {
+    it('returns cosine similarities, in Python as here', async () => {
       const { index, file } = ourIndex('cosine');
-      const search = faissTool<PythonSearch>('search', {
+      const search = await faissTool<PythonSearch>('search', {
         index: file, queries: QUERIES, k: K, nprobe: NLIST, out: `${file}.exhaustive`,
       });
       const theirs = pythonResults(search, NLIST);
@@ -235,10 +235,10 @@ describe.skipIf(skipReason !== undefined)(title('Python faiss interop on SIFT10K
       expect(worst).toBeLessThan(0.15);
     });
 
-    it("survives a Python read + write: still 'cosine' here, same results, same bytes", () => {
+    it("survives a Python read + write: still 'cosine' here, same results, same bytes", async () => {
       const { index, file } = ourIndex('cosine');
       const rewritten = path.join(dir, 'node-cosine-rewritten.faiss');
-      expect(faissTool<PythonIndexInfo>('rewrite', { index: file, out: rewritten }).type).toBe('IndexPreTransform');
+      expect((await faissTool<PythonIndexInfo>('rewrite', { index: file, out: rewritten })).type).toBe('IndexPreTransform');
       expect(readFileSync(rewritten).equals(readFileSync(file))).toBe(true);
       const again = IndexIVFPQ.readSync(rewritten);
       try {

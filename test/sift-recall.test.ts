@@ -76,15 +76,15 @@ describe.skipIf(missingSift !== undefined)(title('recall@10 on SIFT10K', missing
 
   it.skipIf(missingPython !== undefined)(
     title(`equals Python faiss for the same settings (|Δ| ≤ ${PYTHON_TOLERANCE})`, missingPython),
-    () => {
-      const python = faissTool<{ rows: Row[] }>('recall', {
+    async () => {
+      const { rows: python } = await faissTool<{ rows: Row[] }>('recall', {
         base: path.join(sift10kDir, 'base.fvecs'),
         queries: path.join(sift10kDir, 'query.fvecs'),
         groundtruth: path.join(sift10kDir, 'groundtruth.ivecs'),
         k: K,
         nprobe: [...new Set(SETTINGS.flatMap(({ nlist }) => nprobesFor(nlist)))].join(','),
         setting: SETTINGS.map(({ nlist, m }) => `${nlist}:${m}`),
-      }).rows;
+      });
       for (const row of ours) {
         const theirs = recallOf(python, row.nlist, row.m, row.nprobe);
         expect(theirs, `Python row for ${JSON.stringify(row)}`).toBeDefined();

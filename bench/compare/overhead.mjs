@@ -1,9 +1,11 @@
 // Where the time of a one-query call goes, layer by layer, on an index so
 // small that Faiss's own work is a few µs: the same Faiss call from C++
 // (bench/native-floor.cc), the raw N-API method (dist/binding.js), then the
-// TypeScript wrapper (validation, options, coalescer, caller stack). CPU time
-// per call (all threads of the process), which other load barely moves; the
-// best of several samples.
+// TypeScript wrapper (validation, options, coalescer, caller stack). Async
+// searches this cheap run inline by default (setInlineSearchBudget); the rows
+// marked "pool" show the same call with every search sent to the libuv pool.
+// CPU time per call (all threads of the process), which other load barely
+// moves; the best of several samples.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { K, cacheRoot, writeArray } from './common.mjs';
@@ -11,7 +13,7 @@ import { FloorProcess } from './floor.mjs';
 import { faissNative, faissNativeBinding } from './package.mjs';
 
 export async function measureOverhead({ binary, samples = 7, calls = 4000 }) {
-  const { IndexIVFPQ, Index } = faissNative();
+  const { IndexIVFPQ, Index, getInlineSearchBudget, setInlineSearchBudget } = faissNative();
   const binding = faissNativeBinding();
   const d = 16;
   const n = 1024;
@@ -56,18 +58,30 @@ export async function measureOverhead({ binary, samples = 7, calls = 4000 }) {
     for (let i = 0; i < calls; i++) await call(rows[i % queryCount]);
   };
   const holder = {};
+  const defaultBudget = getInlineSearchBudget();
+  const viaPool = (body) => async () => {
+    setInlineSearchBudget(0);
+    try {
+      await body();
+    } finally {
+      setInlineSearchBudget(defaultBudget);
+    }
+  };
   const layers = [
     ['C++: IndexIVFPQ::search(1 query), bench/native-floor.cc', null],
     ['N-API searchSync (dist/binding.js, no TypeScript wrapper)', loop((q) => native.searchSync(q, K, nprobeOption, 0, 0))],
     ['IndexIVFPQ.searchSync', loop((q) => index.searchSync(q, K, { nprobe: 1 }))],
-    ['N-API search, awaited (promise, libuv pool)', awaitLoop((q) => native.search(q, K, nprobeOption, 0, 0))],
+    ['N-API search, awaited (inline: under the budget)', awaitLoop((q) => native.search(q, K, nprobeOption, 0, 0))],
+    ['N-API search, awaited, pool (promise, libuv pool)', viaPool(awaitLoop((q) => native.search(q, K, nprobeOption, 0, 0)))],
     ['IndexIVFPQ.search, awaited, coalescing off', awaitLoop((q) => index.search(q, K, { nprobe: 1 }))],
     ['IndexIVFPQ.search, awaited, coalescing on (default)', awaitLoop((q) => index.search(q, K, { nprobe: 1 }))],
+    ['IndexIVFPQ.search, awaited, pool', viaPool(awaitLoop((q) => index.search(q, K, { nprobe: 1 })))],
     ['N-API Index searchSync (dist/binding.js, nprobe as SearchParameters)', loop((q) => anyNative.searchSync(q, K, nprobeOption, 0, 0))],
     ['Index.searchSync', loop((q) => anyIndex.searchSync(q, K, { nprobe: 1 }))],
     ['N-API Index search, awaited', awaitLoop((q) => anyNative.search(q, K, nprobeOption, 0, 0))],
-    ['Index.search, awaited', awaitLoop((q) => anyIndex.search(q, K, { nprobe: 1 }))],
-    ['Error.captureStackTrace alone (withCallerStack, per async call)', loop(() => Error.captureStackTrace(holder, measureOverhead))],
+    ['Index.search, awaited (default)', awaitLoop((q) => anyIndex.search(q, K, { nprobe: 1 }))],
+    ['Index.search, awaited, pool', viaPool(awaitLoop((q) => anyIndex.search(q, K, { nprobe: 1 })))],
+    ['Error.captureStackTrace alone (withCallerStack, per pool call)', loop(() => Error.captureStackTrace(holder, measureOverhead))],
   ];
   const out = [];
   const floor = new FloorProcess(binary, { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' });

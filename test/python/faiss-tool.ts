@@ -1,5 +1,5 @@
 // Runs test/python/faiss_tool.py (Python faiss, the reference) from the tests.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -21,7 +21,7 @@ type ToolValue = string | number | bigint;
  * Runs one faiss_tool.py subcommand and returns the JSON it prints. Options are given in
  * camelCase (idOffset → --id-offset); an array repeats the flag.
  */
-export function faissTool<T>(command: string, options: Record<string, ToolValue | ToolValue[]>): T {
+export async function faissTool<T>(command: string, options: Record<string, ToolValue | ToolValue[]>): Promise<T> {
   const args = [TOOL, command];
   for (const [name, value] of Object.entries(options)) {
     const flag = `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -32,12 +32,15 @@ export function faissTool<T>(command: string, options: Record<string, ToolValue 
   // { threads: 1 } on our side too. And with vitest running files side by side on two
   // cores, spinning OpenMP teams were ten times slower.
   const env = { ...process.env, OMP_NUM_THREADS: '1' };
-  const run = spawnSync(PYTHON, args, { encoding: 'utf8', env, maxBuffer: 16 << 20 });
-  if (run.error) throw run.error;
-  if (run.status !== 0) {
-    throw new Error(`faiss_tool.py ${command} exited with ${run.status ?? run.signal}:\n${run.stderr}`);
-  }
-  return JSON.parse(run.stdout) as T;
+  // Asynchronous: Python training can take a minute on a busy machine, and a
+  // blocked test worker misses the test runner's messages.
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(PYTHON, args, { encoding: 'utf8', env, maxBuffer: 16 << 20 }, (error, out, stderr) => {
+      if (error) reject(new Error(`faiss_tool.py ${command} failed (${error.code ?? error.signal}):\n${stderr}`));
+      else resolve(out);
+    });
+  });
+  return JSON.parse(stdout) as T;
 }
 
 export interface PythonSearch {
