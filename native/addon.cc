@@ -52,7 +52,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   LimitDeserialization();
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
-  if (napi_get_uv_event_loop(env, &data->loop) != napi_ok) data->loop = nullptr;
+  data->loop_clock.Attach(env);
   Napi::Function any_index = AnyIndexWrap::DefineClass(env);
   data->any_index_class = Napi::Persistent(any_index);
   exports.Set("NativeIndex", any_index);

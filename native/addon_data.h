@@ -3,8 +3,7 @@
 #pragma once
 
 #include <napi.h>
-#include <uv.h>
-
+#include "loop_clock.h"
 #include "search_cost.h"
 
 namespace faiss_native {
@@ -12,7 +11,7 @@ namespace faiss_native {
 struct AddonData {
   Napi::FunctionReference faiss_error_class;
   Napi::FunctionReference any_index_class;
-  uv_loop_t* loop = nullptr;
+  LoopClock loop_clock;
   InlineTurn inline_turn;
 
   static AddonData* Get(Napi::Env env) { return env.GetInstanceData<AddonData>(); }

@@ -20,8 +20,8 @@ bool InlineAdmitted(Napi::Env env, const InlineHint& hint, InlineTurn** turn) {
   int64_t predicted = hint.cost->PredictInline(hint.rows, hint.signature);
   if (predicted < 0) return false;
   AddonData* data = AddonData::Get(env);
-  if (data == nullptr || data->loop == nullptr) return false;
-  if (!data->inline_turn.Admits(uv_now(data->loop), predicted)) return false;
+  if (data == nullptr || !data->loop_clock.available()) return false;
+  if (!data->inline_turn.Admits(data->loop_clock.Now(), predicted)) return false;
   *turn = &data->inline_turn;
   return true;
 }
