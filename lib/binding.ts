@@ -82,8 +82,8 @@ export interface NativeIndex {
 /** options (6 numeric slots, -1 unset), threads, filter mode, filter ids. */
 type NativeSearchArgs = [options: Float64Array | undefined, threads: number, filterMode: number, filterIds: BigInt64Array | undefined];
 
-/** 'ivfpq': accept only what IndexIVFPQ writes. */
-type NativeGrammar = 'any' | 'ivfpq';
+/** 'ivfpq': accept only what IndexIVFPQ writes; 'trusted': types the file check does not know go to Faiss unchecked. */
+type NativeGrammar = 'any' | 'ivfpq' | 'trusted';
 
 interface NativeIndexClass {
   new (dimension: number, description: string, metric: Metric, directMap?: boolean): NativeIndex;

@@ -51,7 +51,16 @@ export interface IndexSearchOptions {
 export interface IndexReadOptions {
   /** Map the index's data from the file instead of loading it, where Faiss supports that: read-only, little RAM. */
   mmap?: boolean;
+  /**
+   * The file comes from a source you trust: index types faiss-native's file
+   * check does not know yet are read by Faiss unchecked (types it knows are
+   * still checked). A hostile file read this way can crash the process.
+   */
+  trusted?: boolean;
 }
+
+/** Options for Index.fromBuffer. */
+export type IndexFromBufferOptions = Pick<IndexReadOptions, 'trusted'>;
 
 type SearchOptionName = Exclude<keyof IndexSearchOptions, 'filter' | 'threads'>;
 /** The numeric search options an index can store as its own defaults. */
@@ -163,15 +172,18 @@ export class Index {
 
   /** Reads any index in Faiss's binary format (as written by write or by Python faiss). */
   static readSync(path: string, options?: IndexReadOptions): Index {
-    return Index.#adopt(binding.NativeIndex.readSync(expectString(path, 'path'), readMmap(options)));
+    const { mmap, grammar } = readOptions(options);
+    return Index.#adopt(binding.NativeIndex.readSync(expectString(path, 'path'), mmap, true, grammar));
   }
   static async read(path: string, options?: IndexReadOptions): Promise<Index> {
-    const mmap = readMmap(options);
-    return Index.#adopt(await withCallerStack(binding.NativeIndex.read(expectString(path, 'path'), mmap), Index.read));
+    const { mmap, grammar } = readOptions(options);
+    const reading = binding.NativeIndex.read(expectString(path, 'path'), mmap, true, grammar);
+    return Index.#adopt(await withCallerStack(reading, Index.read));
   }
   /** Reads the bytes toBuffer() (or write) produced, straight from the buffer. */
-  static fromBuffer(buffer: Uint8Array | ArrayBuffer): Index {
-    return Index.#adopt(binding.NativeIndex.fromBuffer(buffer));
+  static fromBuffer(buffer: Uint8Array | ArrayBuffer, options?: IndexFromBufferOptions): Index {
+    const { trusted } = expectOptions<IndexFromBufferOptions>(options, 'options', ['trusted']);
+    return Index.#adopt(binding.NativeIndex.fromBuffer(buffer, grammarOf(trusted)));
   }
 
   get dimension(): number {
@@ -422,10 +434,15 @@ export class Index {
   }
 }
 
-function readMmap(options: unknown): boolean {
-  const { mmap } = expectOptions<IndexReadOptions>(options, 'options', ['mmap']);
+function readOptions(options: unknown): { mmap: boolean; grammar: 'any' | 'trusted' } {
+  const { mmap, trusted } = expectOptions<IndexReadOptions>(options, 'options', ['mmap', 'trusted']);
   if (mmap !== undefined && typeof mmap !== 'boolean') fail('type', 'a boolean', 'mmap', mmap);
-  return mmap ?? false;
+  return { mmap: mmap ?? false, grammar: grammarOf(trusted) };
+}
+
+function grammarOf(trusted: unknown): 'any' | 'trusted' {
+  if (trusted !== undefined && typeof trusted !== 'boolean') fail('type', 'a boolean', 'trusted', trusted);
+  return trusted ? 'trusted' : 'any';
 }
 
 function expectRadius(radius: unknown): number {

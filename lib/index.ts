@@ -1,6 +1,6 @@
 export { FaissError } from './errors';
 export { Index } from './faiss-index';
-export type { FromFactoryOptions, IdFilter, IndexReadOptions, IndexSearchOptions, SearchDefaults } from './faiss-index';
+export type { FromFactoryOptions, IdFilter, IndexFromBufferOptions, IndexReadOptions, IndexSearchOptions, SearchDefaults } from './faiss-index';
 export type { CandidateReport, IndexBuildOptions, IndexBuildProgress, IndexBuildReport } from './index-build';
 export { IndexFlat } from './index-flat';
 export type { IndexFlatOptions } from './index-flat';

@@ -269,7 +269,7 @@ std::unique_ptr<AnyIndexCore> AnyIndexCore::Adopt(std::unique_ptr<faiss::Index> 
   // FastScan lists take the IVF path only once the IVF-PQ grammar has checked
   // their fields: a damaged one crashes search_preassigned where Faiss's own
   // search fails cleanly.
-  if (grammar == IndexGrammar::Any && core->fast_scan()) {
+  if (grammar != IndexGrammar::IvfPq && core->fast_scan()) {
     core->ivf_path_ = false;
     core->normalises_ = false;
     core->wrappers_.clear();

@@ -15,10 +15,12 @@ namespace {
 // Slots of the numeric options array the TypeScript layer passes; negative: unset.
 enum OptionSlot { kNprobe, kEfSearch, kQuantizerEfSearch, kMaxCodes, kQb, kKFactor, kOptionSlots };
 
-// 'ivfpq': only what IndexIVFPQ writes; anything else (undefined): any index.
+// 'ivfpq': only what IndexIVFPQ writes; 'trusted': any index, types the check
+// does not know left to Faiss; anything else (undefined): any index, checked.
 IndexGrammar GrammarArg(const Napi::CallbackInfo& info, size_t at) {
-  bool ivfpq = info.Length() > at && info[at].IsString() && info[at].As<Napi::String>().Utf8Value() == "ivfpq";
-  return ivfpq ? IndexGrammar::IvfPq : IndexGrammar::Any;
+  std::string name = info.Length() > at && info[at].IsString() ? info[at].As<Napi::String>().Utf8Value() : "";
+  if (name == "ivfpq") return IndexGrammar::IvfPq;
+  return name == "trusted" ? IndexGrammar::Trusted : IndexGrammar::Any;
 }
 
 bool BooleanArg(const Napi::CallbackInfo& info, size_t at, bool otherwise) {

@@ -503,7 +503,8 @@ class Checker {
       return IvfPqAny(depth, rows);
     }
     ThrowFaiss("cannot read " + name_ + ": index type '" + TagText(tag) +
-                   "' is not one faiss-native reads yet (at byte " + std::to_string(in_.Offset() - 4) + ")",
+                   "' is not one faiss-native checks yet (at byte " + std::to_string(in_.Offset() - 4) +
+                   "); read it with { trusted: true } if it comes from a source you trust",
                codes::kUnsupported);
   }
 
@@ -553,7 +554,8 @@ class Checker {
       ForEach<int32_t>(entries, [&](uint64_t, int32_t source) { remap_max = std::max(remap_max, source); });
     } else {
       ThrowFaiss("cannot read " + name_ + ": vector transform '" + TagText(tag) +
-                     "' is not one faiss-native reads yet (at byte " + std::to_string(in_.Offset() - 4) + ")",
+                     "' is not one faiss-native checks yet (at byte " + std::to_string(in_.Offset() - 4) +
+                     "); read it with { trusted: true } if it comes from a source you trust",
                  codes::kUnsupported);
     }
     int32_t d_in = Get<int32_t>();

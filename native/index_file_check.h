@@ -65,6 +65,9 @@ struct IndexFileFacts {
 enum class IndexGrammar {
   IvfPq,  // the IVF-PQ shapes IndexIVFPQ reads, checked field by field
   Any,    // every type Index reads: structure and sizes, semantics left to Faiss
+  // As Any; a type the check does not know is left to Faiss unchecked (the
+  // caller vouches for the file). Known types are still checked.
+  Trusted,
 };
 
 // source_name appears in messages ("'/path/x.index'" or "buffer"). index_path

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "errors.h"
 
@@ -129,6 +130,30 @@ std::vector<uint8_t> SerializeIndex(const faiss::Index& index) {
   return std::move(writer.data);
 }
 
+namespace {
+
+// The check's facts, or none for a trusted file of a type the check does not know.
+std::optional<IndexFileFacts> CheckUnlessTrusted(ByteSource& source, const std::string& source_name,
+                                                 const std::string& index_path, IndexGrammar grammar) {
+  if (grammar != IndexGrammar::Trusted) return CheckIndexBytes(source, source_name, index_path, grammar);
+  try {
+    return CheckIndexBytes(source, source_name, index_path, IndexGrammar::Any);
+  } catch (const NativeError& error) {
+    if (std::strcmp(error.code(), codes::kUnsupported) != 0) throw;
+    return std::nullopt;
+  }
+}
+
+// Faiss's mmap flag skips mapping on-disk lists that live in their own data
+// file; unchecked, such lists are only found once read, so map them now.
+void MapSkippedOnDiskLists(faiss::Index* index) {
+  faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(index);
+  auto* on_disk = ivf ? dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists) : nullptr;
+  if (on_disk != nullptr && on_disk->ptr == nullptr && on_disk->totsize > 0) on_disk->do_mmap();
+}
+
+}  // namespace
+
 ReadIndexResult ReadIndexFile(const std::string& path, bool mmap, IndexGrammar grammar, int extra_flags) {
   FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
@@ -143,14 +168,16 @@ ReadIndexResult ReadIndexFile(const std::string& path, bool mmap, IndexGrammar g
     ThrowFaiss("cannot read index file '" + path + "': not a regular file", codes::kIo);
   }
   FileSource source(file, static_cast<uint64_t>(info.st_size));
-  IndexFileFacts facts = CheckIndexBytes(source, "'" + path + "'", path, grammar);
+  std::optional<IndexFileFacts> facts = CheckUnlessTrusted(source, "'" + path + "'", path, grammar);
   std::rewind(file);
   // Read-only: on-disk lists are mapped without write access. They are mapped
   // already; Faiss's mmap flag would make it skip mapping them at all.
-  int flags = faiss::IO_FLAG_READ_ONLY | (mmap && !facts.on_disk_lists ? faiss::IO_FLAG_MMAP : 0) | extra_flags;
+  bool on_disk_lists = facts && facts->on_disk_lists;
+  int flags = faiss::IO_FLAG_READ_ONLY | (mmap && !on_disk_lists ? faiss::IO_FLAG_MMAP : 0) | extra_flags;
   std::unique_ptr<faiss::Index> index(faiss::read_index(file, flags));
+  if (!facts && mmap) MapSkippedOnDiskLists(index.get());
   StopListPrefetchThreads(index.get());
-  return {std::move(index), facts};
+  return {std::move(index), facts.value_or(IndexFileFacts{})};
 }
 
 void StopListPrefetchThreads(faiss::Index* index) {
@@ -161,9 +188,10 @@ void StopListPrefetchThreads(faiss::Index* index) {
 
 ReadIndexResult ReadIndexBuffer(const uint8_t* data, size_t size, IndexGrammar grammar) {
   MemorySource source(data, size);
-  IndexFileFacts facts = CheckIndexBytes(source, "buffer", "", grammar);
+  std::optional<IndexFileFacts> facts = CheckUnlessTrusted(source, "buffer", "", grammar);
   MemoryReader reader(data, size);
-  return {std::unique_ptr<faiss::Index>(faiss::read_index(&reader, faiss::IO_FLAG_READ_ONLY)), facts};
+  return {std::unique_ptr<faiss::Index>(faiss::read_index(&reader, faiss::IO_FLAG_READ_ONLY)),
+          facts.value_or(IndexFileFacts{})};
 }
 
 }  // namespace faiss_native

@@ -427,7 +427,7 @@ describe.skipIf(missing)(`Index on SIFT10K${missing ? ` (skipped: ${missing})` :
       }
       const lsh = Buffer.from(bytes);
       lsh.write('IxHe', 0, 'latin1');
-      expect(() => Index.fromBuffer(lsh)).toThrow(/index type 'IxHe' is not one faiss-native reads yet/);
+      expect(() => Index.fromBuffer(lsh)).toThrow(/index type 'IxHe' is not one faiss-native checks yet/);
       hnsw.dispose();
     });
   });
