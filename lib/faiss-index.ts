@@ -1,4 +1,5 @@
 import { durableOption, type WriteOptions } from './write-options';
+import { FILTER_NONE, expectIdBound, filterArgs, type IdFilter } from './id-filter';
 import { binding, type NativeIndex } from './binding';
 import { SearchCoalescer } from './coalescer';
 import { settled, withCallerStack } from './errors';
@@ -27,8 +28,7 @@ export interface FromFactoryOptions {
   coalesce?: boolean;
 }
 
-/** Which stored ids a search may return: exactly one of the three forms. */
-export type IdFilter = { ids: BigInt64Array } | { exclude: BigInt64Array } | { range: [bigint | number, bigint | number] };
+export type { IdFilter } from './id-filter';
 
 export interface IndexSearchOptions {
   /** IVF: inverted lists visited. */
@@ -75,38 +75,11 @@ const SLOTS: Record<SearchOptionName, [slot: number, min: number, max: number]> 
   qb: [4, 0, 8],
   kFactor: [5, 1, 2 ** 20],
 };
-const FILTER_NONE = 0;
-const FILTER_IDS = 1;
-const FILTER_EXCLUDE = 2;
-const FILTER_RANGE = 3;
 const MAX_DIMENSION = 65536;
 const WORK_KEYS = ['threads'] as const;
 const SLOT_COUNT = 6;
 
 type NativeArgs = [options: Float64Array | undefined, threads: number, filterMode: number, filterIds: BigInt64Array | undefined];
-
-function expectIdBound(value: unknown, name: string): bigint {
-  if (typeof value === 'bigint') {
-    if (value < -(2n ** 63n) || value >= 2n ** 63n) fail('range', 'a 64-bit id', name, value);
-    return value;
-  }
-  return BigInt(expectInteger(value, name, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
-}
-
-function filterArgs(filter: unknown): [number, BigInt64Array | undefined] {
-  if (filter === undefined) return [FILTER_NONE, undefined];
-  const bag = expectOptions<{ ids: unknown; exclude: unknown; range: unknown }>(filter, 'filter', ['ids', 'exclude', 'range']);
-  const forms = Object.keys(bag).filter((key) => bag[key as keyof typeof bag] !== undefined);
-  if (forms.length !== 1) fail('type', 'exactly one of ids, exclude or range', 'filter', filter);
-  if (bag.ids !== undefined) return [FILTER_IDS, expectBigInt64Array(bag.ids, 'filter.ids')];
-  if (bag.exclude !== undefined) return [FILTER_EXCLUDE, expectBigInt64Array(bag.exclude, 'filter.exclude')];
-  const range = bag.range;
-  if (!Array.isArray(range) || range.length !== 2) fail('type', 'a [low, high] pair', 'filter.range', range);
-  const low = expectIdBound(range[0], 'filter.range[0]');
-  const high = expectIdBound(range[1], 'filter.range[1]');
-  if (high < low) fail('range', `a high bound >= low (${low})`, 'filter.range[1]', range[1]);
-  return [FILTER_RANGE, BigInt64Array.of(low, high)];
-}
 
 // Set only while Index wraps a native index that was read or built elsewhere.
 let adopting: NativeIndex | undefined;

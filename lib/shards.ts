@@ -1,9 +1,12 @@
 import { withCallerStack } from './errors';
+import type { Index, IndexSearchOptions } from './faiss-index';
 import type { IndexIVFPQ } from './index-ivfpq';
-import type { SearchOptions } from './index-ivfpq';
 import type { SearchResult } from './results';
 import { mergeTopK } from './top-k';
 import { MAX_K, expectInteger, fail } from './validate';
+
+/** A shard: an IndexIVFPQ or any Index (options a shard does not take are its RangeError). */
+export type Shard = IndexIVFPQ | Index;
 
 /**
  * Searches several indexes as one (like Faiss IndexShards): each shard is
@@ -11,9 +14,9 @@ import { MAX_K, expectInteger, fail } from './validate';
  * top-k. Shards must share dimension and metric; ids should be disjoint.
  */
 export class IndexShards {
-  readonly #shards: readonly IndexIVFPQ[];
+  readonly #shards: readonly Shard[];
 
-  constructor(shards: readonly IndexIVFPQ[]) {
+  constructor(shards: readonly Shard[]) {
     if (!Array.isArray(shards) || shards.length === 0) fail('type', 'a non-empty array of indexes', 'shards', shards);
     const [first] = shards;
     for (const shard of shards) {
@@ -26,7 +29,7 @@ export class IndexShards {
     this.#shards = [...shards];
   }
 
-  get shards(): readonly IndexIVFPQ[] {
+  get shards(): readonly Shard[] {
     return this.#shards;
   }
   get ntotal(): number {
@@ -36,7 +39,7 @@ export class IndexShards {
     return this.#shards[0].dimension;
   }
 
-  async search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResult> {
+  async search(queries: Float32Array, k: number, options?: IndexSearchOptions): Promise<SearchResult> {
     expectInteger(k, 'k', 1, MAX_K);
     const parts = await withCallerStack(
       Promise.all(this.#shards.map((shard) => shard.search(queries, k, options))),
@@ -45,7 +48,7 @@ export class IndexShards {
     return this.#merge(parts, k);
   }
 
-  searchSync(queries: Float32Array, k: number, options?: SearchOptions): SearchResult {
+  searchSync(queries: Float32Array, k: number, options?: IndexSearchOptions): SearchResult {
     expectInteger(k, 'k', 1, MAX_K);
     return this.#merge(this.#shards.map((shard) => shard.searchSync(queries, k, options)), k);
   }

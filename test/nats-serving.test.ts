@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FaissError, IndexIVFPQ, IndexShards, mergeOnDisk, type SearchResult } from 'faiss-native';
+import { FaissError, Index, IndexIVFPQ, IndexShards, mergeOnDisk, type IdFilter, type SearchResult } from 'faiss-native';
 import { RemoteIndex, fsStore, publishIndex, readManifest, rollbackIndex, writeManifest, type Manifest } from 'faiss-native/distributed';
 import { randomVectors } from './helpers';
 import { scratchDir } from './distributed-helpers';
@@ -25,6 +25,7 @@ interface Version {
   manifest: Manifest;
   local: IndexShards;
   idBase: number;
+  files: string[];
 }
 
 /** A version of 3 IVF-PQ shards from one template, ids idBase + row: v1 and v2 have disjoint ids. */
@@ -44,7 +45,7 @@ async function buildVersion(buildId: string, idBase: number, seed: number): Prom
   }
   const manifest = await writeManifest({ store, buildId, shards: files });
   const local = new IndexShards(await Promise.all(files.map((file) => IndexIVFPQ.read(file, { mmap: true }))));
-  return { manifest, local, idBase };
+  return { manifest, local, idBase, files };
 }
 
 function expectSame(remote: SearchResult, local: SearchResult): void {
@@ -122,7 +123,8 @@ describe.skipIf(!!natsServerMissing)(`search over NATS ${natsServerMissing ?? ''
     await expect(index.search(queries, k, { nProbe: 4 } as never)).rejects.toThrow("Unknown option 'nProbe' for options; did you mean 'nprobe'?");
     await expect(index.search(queries.subarray(0, 10), k)).rejects.toThrow(RangeError);
     // What a node refuses comes back as the node's error: IVF-PQ shards take no efSearch.
-    await expect(index.search(queries, k, { efSearch: 16 })).rejects.toThrow("Unknown option 'efSearch' for options");
+    await expect(index.search(queries, k, { efSearch: 16 })).rejects.toThrow('IndexIVFPQ does not take efSearch');
+    await expect(index.search(queries, k, { filter: { range: [5, 1] } })).rejects.toThrow(RangeError);
   });
 
   it('scatter-gather over 2 nodes holding different shards returns exactly what IndexShards does; status shows the shards', async () => {
@@ -140,6 +142,19 @@ describe.skipIf(!!natsServerMissing)(`search over NATS ${natsServerMissing ?? ''
     expectSame(await index.search(one, k, { nprobe }), await v1.local.search(one, k, { nprobe }));
     const parallel = await Promise.all([0, 1, 2, 3].map((i) => index.search(queries.subarray(i * dimension, (i + 5) * dimension), 5, { nprobe: 8 })));
     for (const [i, got] of parallel.entries()) expectSame(got, await v1.local.search(queries.subarray(i * dimension, (i + 5) * dimension), 5, { nprobe: 8 }));
+
+    // Filters travel with the queries and each shard applies them: as IndexShards over the same files.
+    const filtering = new IndexShards(await Promise.all(v1.files.map((file) => Index.read(file, { mmap: true }))));
+    const picked = BigInt64Array.from({ length: 300 }, (_, i) => BigInt(v1.idBase + i * 10));
+    const filters: IdFilter[] = [{ ids: picked }, { exclude: picked }, { range: [v1.idBase + 500, v1.idBase + 2500] }];
+    const unfiltered = await v1.local.search(queries, k, { nprobe });
+    for (const filter of filters) {
+      const got = await index.search(queries, k, { nprobe, filter });
+      expectSame(got, await filtering.search(queries, k, { nprobe, filter }));
+      expect(got.labels).not.toEqual(unfiltered.labels);
+      if ('ids' in filter) for (const label of got.labels) expect(label === -1n || picked.includes(label)).toBe(true);
+    }
+    for (const shard of filtering.shards) shard.dispose();
 
     const status = await index.status();
     expect(status.map((s) => s.configured).sort()).toEqual([[0, 1], [2]]);

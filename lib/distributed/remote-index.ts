@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { KV } from '@nats-io/kv';
 import { FaissError, withCallerStack } from '../errors';
+import { filterArgs, type FilterArgs } from '../id-filter';
 import type { IndexSearchOptions } from '../faiss-index';
 import type { Metric } from '../metric';
 import type { SearchResult } from '../results';
@@ -22,8 +23,9 @@ export interface RemoteIndexOptions {
   partial?: PartialResults;
 }
 
-/** The search parameters of an in-process Index that shards take over the network; filters and threads stay with the nodes. */
-export interface RemoteSearchOptions extends Pick<IndexSearchOptions, 'nprobe' | 'maxCodes' | 'efSearch' | 'quantizerEfSearch' | 'kFactor' | 'qb'> {
+/** The search parameters of an in-process Index that shards take over the network, filters included; threads stay with the nodes. */
+export interface RemoteSearchOptions
+  extends Pick<IndexSearchOptions, 'nprobe' | 'maxCodes' | 'efSearch' | 'quantizerEfSearch' | 'kFactor' | 'qb' | 'filter'> {
   /** The whole search's deadline, retries included. */
   timeoutMs?: number;
   partial?: PartialResults;
@@ -37,12 +39,18 @@ export interface RemoteSearchResult extends SearchResult {
 }
 
 const CONNECT_KEYS = ['nats', 'alias', 'timeoutMs', 'partial'] as const;
-const SEARCH_KEYS = [...OPTION_NAMES, 'timeoutMs', 'partial'] as const;
+const SEARCH_KEYS = [...OPTION_NAMES, 'filter', 'timeoutMs', 'partial'] as const;
 const PARTIAL = ['error', 'allow'] as const;
 const MAX_TIMEOUT_MS = 3_600_000;
 /** Tries per shard within the deadline: a replica that died with our request is retried on another. */
 const TRIES = 3;
 const NO_RESPONDERS_BACKOFF_MS = 20;
+
+/** What every shard request of one search carries besides its queries. */
+interface Forwarded {
+  options: ForwardedOptions;
+  filter: FilterArgs;
+}
 
 type Outcome = { shard: number; result: SearchResult } | { shard: number; missing: string; noResponders: boolean };
 
@@ -139,15 +147,15 @@ export class RemoteIndex {
     const kk = expectInteger(k, 'k', 1, MAX_K);
     const timeoutMs = bag.timeoutMs === undefined ? this.#timeoutMs : expectInteger(bag.timeoutMs, 'timeoutMs', 1, MAX_TIMEOUT_MS);
     const partial = bag.partial === undefined ? this.#partial : expectOneOf(bag.partial, 'partial', PARTIAL);
-    const forwarded: ForwardedOptions = {};
+    const forwarded: Forwarded = { options: {}, filter: filterArgs(bag.filter) };
     for (const name of OPTION_NAMES) {
-      if (bag[name] !== undefined) forwarded[name] = expectInteger(bag[name], name, 0, Number.MAX_SAFE_INTEGER);
+      if (bag[name] !== undefined) forwarded.options[name] = expectInteger(bag[name], name, 0, Number.MAX_SAFE_INTEGER);
     }
     const deadline = performance.now() + timeoutMs;
     return withCallerStack(this.#search(queries, kk, forwarded, deadline, partial), this.search);
   }
 
-  async #search(queries: Float32Array, k: number, forwarded: ForwardedOptions, deadline: number, partial: PartialResults): Promise<RemoteSearchResult> {
+  async #search(queries: Float32Array, k: number, forwarded: Forwarded, deadline: number, partial: PartialResults): Promise<RemoteSearchResult> {
     for (;;) {
       const pinned = this.#current();
       const checked = expectVectors(queries, pinned.dimension, 'queries');
@@ -185,16 +193,16 @@ export class RemoteIndex {
     queries: Float32Array,
     n: number,
     k: number,
-    options: ForwardedOptions,
+    forwarded: Forwarded,
     deadline: number,
   ): Promise<Outcome> {
     const d = version.dimension;
-    const perMessage = rowsPerMessage(this.#connection.info?.max_payload ?? 1048576, d, k);
+    const perMessage = rowsPerMessage(this.#connection.info?.max_payload ?? 1048576, d, k, forwarded.filter[1]?.length ?? 0);
     const subject = subjects.shard(version.buildId, shard);
     const parts: Promise<SearchResult>[] = [];
     for (let start = 0; start < n; start += perMessage) {
       const rows = Math.min(perMessage, n - start);
-      parts.push(this.#request(subject, queries.subarray(start * d, (start + rows) * d), rows, d, k, options, deadline));
+      parts.push(this.#request(subject, queries.subarray(start * d, (start + rows) * d), rows, d, k, forwarded, deadline));
     }
     try {
       const results = await Promise.all(parts);
@@ -214,7 +222,7 @@ export class RemoteIndex {
     }
   }
 
-  async #request(subject: string, queries: Float32Array, rows: number, dimension: number, k: number, options: ForwardedOptions, deadline: number): Promise<SearchResult> {
+  async #request(subject: string, queries: Float32Array, rows: number, dimension: number, k: number, forwarded: Forwarded, deadline: number): Promise<SearchResult> {
     let why = '';
     let noResponders = false;
     for (let attempt = 0; attempt < TRIES; attempt++) {
@@ -222,7 +230,7 @@ export class RemoteIndex {
       if (left <= 1) break;
       // Spread the budget over the tries left, so a request lost with a dead replica still leaves time for another.
       const timeout = Math.max(1, Math.floor(left / (TRIES - attempt)));
-      const payload = encodeRequest({ k, rows, dimension, timeoutMs: timeout, options, queries });
+      const payload = encodeRequest({ k, rows, dimension, timeoutMs: timeout, options: forwarded.options, filter: forwarded.filter, queries });
       try {
         const reply = await this.#connection.request(subject, payload, { timeout });
         return decodeReply(reply.data, rows, k);

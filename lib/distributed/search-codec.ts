@@ -2,12 +2,15 @@
 // the version byte comes first so a node can refuse what it does not know.
 //
 // request: u8 version, u8 kind (1 = search), u16 0, u32 k, u32 rows,
-//          u32 dimension, u32 timeoutMs, u32 0, f64[6] options (NaN = unset),
-//          f32[rows * dimension] queries
+//          u32 dimension, u32 timeoutMs, u32 filter mode (0 = none, 1 = ids,
+//          2 = exclude, 3 = range), f64[6] options (NaN = unset),
+//          f32[rows * dimension] queries, i64[] filter ids (a range: low, high).
+//          A node without filters refuses a filtered request by its length.
 // reply:   u8 version, u8 status (0 = ok, 1 = error), u16 0, u32 rows, u32 k,
 //          u32 0, then ok: i64[rows * k] labels, f32[rows * k] distances;
 //          error: UTF-8 JSON { message, code }
 import { FaissError } from '../errors';
+import { FILTER_NONE, FILTER_RANGE, type FilterArgs } from '../id-filter';
 import type { SearchResult } from '../results';
 
 export const CODEC_VERSION = 1;
@@ -29,10 +32,13 @@ export interface SearchRequest {
   timeoutMs: number;
   options: ForwardedOptions;
   queries: Float32Array;
+  filter: FilterArgs;
 }
 
 export function encodeRequest(request: SearchRequest): Uint8Array {
-  const bytes = new Uint8Array(REQUEST_HEADER_BYTES + request.queries.byteLength);
+  const [filterMode, filterIds] = request.filter;
+  const idBytes = filterIds?.byteLength ?? 0;
+  const bytes = new Uint8Array(REQUEST_HEADER_BYTES + request.queries.byteLength + idBytes);
   const view = new DataView(bytes.buffer);
   view.setUint8(0, CODEC_VERSION);
   view.setUint8(1, KIND_SEARCH);
@@ -40,8 +46,12 @@ export function encodeRequest(request: SearchRequest): Uint8Array {
   view.setUint32(8, request.rows, true);
   view.setUint32(12, request.dimension, true);
   view.setUint32(16, Math.max(0, Math.min(0xffffffff, Math.ceil(request.timeoutMs))), true);
+  view.setUint32(20, filterMode, true);
   OPTION_NAMES.forEach((name, i) => view.setFloat64(24 + 8 * i, request.options[name] ?? Number.NaN, true));
   bytes.set(new Uint8Array(request.queries.buffer, request.queries.byteOffset, request.queries.byteLength), REQUEST_HEADER_BYTES);
+  if (filterIds) {
+    bytes.set(new Uint8Array(filterIds.buffer, filterIds.byteOffset, idBytes), REQUEST_HEADER_BYTES + request.queries.byteLength);
+  }
   return bytes;
 }
 
@@ -62,14 +72,22 @@ export function decodeRequest(bytes: Uint8Array): SearchRequest {
   const k = view.getUint32(4, true);
   const rows = view.getUint32(8, true);
   const dimension = view.getUint32(12, true);
-  if (bytes.length !== REQUEST_HEADER_BYTES + rows * dimension * 4) malformed(`${bytes.length} bytes for ${rows} queries of dimension ${dimension}`);
+  const queryBytes = rows * dimension * 4;
+  const filterMode = view.getUint32(20, true);
+  const idBytes = bytes.length - REQUEST_HEADER_BYTES - queryBytes;
+  const idsFit = filterMode === FILTER_NONE ? idBytes === 0 : filterMode === FILTER_RANGE ? idBytes === 16 : idBytes >= 0 && idBytes % 8 === 0;
+  if (!idsFit || filterMode > FILTER_RANGE) {
+    malformed(`${bytes.length} bytes for ${rows} queries of dimension ${dimension} and filter mode ${filterMode}`);
+  }
   const options: ForwardedOptions = {};
   OPTION_NAMES.forEach((name, i) => {
     const value = view.getFloat64(24 + 8 * i, true);
     if (!Number.isNaN(value)) options[name] = value;
   });
-  const queries = new Float32Array(section(bytes, REQUEST_HEADER_BYTES, rows * dimension * 4));
-  return { k, rows, dimension, timeoutMs: view.getUint32(16, true), options, queries };
+  const queries = new Float32Array(section(bytes, REQUEST_HEADER_BYTES, queryBytes));
+  const ids = filterMode === FILTER_NONE ? undefined : new BigInt64Array(section(bytes, REQUEST_HEADER_BYTES + queryBytes, idBytes));
+  const filter: FilterArgs = [filterMode, ids];
+  return { k, rows, dimension, timeoutMs: view.getUint32(16, true), options, queries, filter };
 }
 
 export function encodeReply(rows: number, k: number, result: SearchResult): Uint8Array {
@@ -116,9 +134,15 @@ export function decodeReply(bytes: Uint8Array, rows: number, k: number): SearchR
   };
 }
 
-/** Query rows per request so that both the request and its reply fit in the server's max_payload. */
-export function rowsPerMessage(maxPayload: number, dimension: number, k: number): number {
-  const rows = Math.floor(Math.min((maxPayload - REQUEST_HEADER_BYTES) / (dimension * 4), (maxPayload - REPLY_HEADER_BYTES) / (k * 12)));
+/** Query rows per request so that both the request (with its filter ids) and its reply fit in the server's max_payload. */
+export function rowsPerMessage(maxPayload: number, dimension: number, k: number, filterIds = 0): number {
+  const requestRoom = maxPayload - REQUEST_HEADER_BYTES - 8 * filterIds;
+  if (requestRoom < dimension * 4) {
+    throw new RangeError(
+      `Expected a filter whose ${filterIds} ids fit the NATS server's max_payload of ${maxPayload} bytes beside a query for filter but received ${filterIds} ids`,
+    );
+  }
+  const rows = Math.floor(Math.min(requestRoom / (dimension * 4), (maxPayload - REPLY_HEADER_BYTES) / (k * 12)));
   if (rows < 1) {
     throw new RangeError(`Expected a k whose reply fits the NATS server's max_payload of ${maxPayload} bytes for k but received ${k}`);
   }

@@ -6,7 +6,7 @@ import type { Msg, Subscription } from '@nats-io/nats-core';
 import type { KV } from '@nats-io/kv';
 import { FaissError } from '../errors';
 import { Index } from '../faiss-index';
-import { IndexIVFPQ } from '../index-ivfpq';
+import { filterFromArgs } from '../id-filter';
 import { expectInteger, expectOptions, expectString, fail, threadsOption } from '../validate';
 import { readManifest } from './manifest';
 import { aliasBucket, openNats, type NatsTarget } from './nats';
@@ -58,7 +58,7 @@ class ServedShard {
 
   constructor(
     readonly shard: number,
-    readonly index: Index | IndexIVFPQ,
+    readonly index: Index,
   ) {
     this.ntotal = index.ntotal;
   }
@@ -155,7 +155,9 @@ export async function runSearchNode(options: SearchNodeOptions): Promise<SearchN
         if (request.dimension !== served.index.dimension) {
           throw new RangeError(`Expected queries of dimension ${served.index.dimension} for queries but received dimension ${request.dimension}`);
         }
-        return served.index.search(request.queries, request.k, { ...request.options, ...(threads ? { threads } : {}) }).then((result) => {
+        const filter = filterFromArgs(...request.filter);
+        const options = { ...request.options, ...(filter ? { filter } : {}), ...(threads ? { threads } : {}) };
+        return served.index.search(request.queries, request.k, options).then((result) => {
           message.respond(encodeReply(request.rows, request.k, result));
         });
       })
@@ -180,8 +182,8 @@ export async function runSearchNode(options: SearchNodeOptions): Promise<SearchN
           .filter((s) => serves(s.shard))
           .map(async (serving) => {
             const file = await downloadServingShard(store, serving, path.join(version.directory, `shard-${serving.shard}`));
-            // IVF-PQ shards open as IndexShards users open them (precomputed tables), so both give the same distances.
-            const index = manifest.index.indexType === 'IndexIVFPQ' ? await IndexIVFPQ.read(file, { mmap: true }) : await Index.read(file, { mmap: true });
+            // Index reads IVF-PQ shards as IndexIVFPQ does (one native class, precomputed tables), and takes filters.
+            const index = await Index.read(file, { mmap: true });
             version.shards.push(new ServedShard(serving.shard, index));
           }),
       );
