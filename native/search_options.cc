@@ -4,6 +4,7 @@
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexIVFRaBitQ.h>
+#include <faiss/IndexPQ.h>
 #include <faiss/IndexPreTransform.h>
 #include <faiss/IndexRaBitQ.h>
 #include <faiss/IndexRefine.h>
@@ -219,6 +220,15 @@ faiss::SearchParameters* SearchParametersTree::For(const faiss::Index* index, co
     return params;
   }
   if (selector == nullptr) return nullptr;
+  if (auto* pq = dynamic_cast<const faiss::IndexPQ*>(index)) {
+    // IndexPQ takes only its own parameter class ("invalid search params"
+    // otherwise), and then refuses the selector itself, by name.
+    auto* params = Make<faiss::SearchParametersPQ>();
+    params->search_type = pq->search_type;
+    params->polysemous_ht = pq->polysemous_ht;
+    params->sel = const_cast<faiss::IDSelector*>(selector);
+    return params;
+  }
   auto* params = Make<faiss::SearchParameters>();
   params->sel = const_cast<faiss::IDSelector*>(selector);
   return params;

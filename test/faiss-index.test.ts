@@ -395,6 +395,25 @@ describe.skipIf(missing)(`Index on SIFT10K${missing ? ` (skipped: ${missing})` :
       hnsw.dispose();
     });
 
+    it('a type that cannot filter refuses a filter by name and stays usable (IndexPQ)', () => {
+      const pq = Index.fromFactory(128, 'PQ16np');
+      pq.trainSync(sift.base.data.subarray(0, TRAIN_ROWS * 128));
+      pq.addWithIdsSync(sift.base.data.subarray(0, 1000 * 128), ids(0, 1000));
+      const plain = pq.searchSync(sift.queries.data, K);
+      for (const filter of [{ ids: ids(0, 10) }, { range: [ID_OFFSET, ID_OFFSET + 500n] as [bigint, bigint] }]) {
+        try {
+          pq.searchSync(sift.queries.data, K, { filter });
+          expect.unreachable('IndexPQ returned results for a filter it cannot apply');
+        } catch (error) {
+          expect(error).toBeInstanceOf(FaissError);
+          expect((error as FaissError).code).toBe('ERR_FAISS_UNSUPPORTED');
+          expect((error as Error).message).toMatch(/^IndexPQ does not support filter/);
+        }
+      }
+      expect(pq.searchSync(sift.queries.data, K).labels).toEqual(plain.labels);
+      pq.dispose();
+    });
+
     it('a factory string Faiss rejects is a FaissError with Faiss\'s reason; training needs are checked first', () => {
       expect(() => Index.fromFactory(128, 'IVF256,Nonsense')).toThrow(FaissError);
       expect(() => Index.fromFactory(128, 'IVF256,Nonsense')).toThrow(/Faiss cannot build 'IVF256,Nonsense': .+/);
