@@ -8,6 +8,7 @@
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexIVFPQ.h>
+#include <faiss/IndexIVFPQR.h>
 #include <faiss/IndexIVFPQFastScan.h>
 #include <faiss/IndexPQ.h>
 #include <faiss/IndexPreTransform.h>
@@ -68,6 +69,8 @@ const faiss::Index* Core(const faiss::Index* index) {
 // Whether add_with_ids works without an id map around the index.
 bool TakesIds(const faiss::Index* index) {
   if (auto* pre = dynamic_cast<const faiss::IndexPreTransform*>(index)) return TakesIds(pre->index);
+  // IVF-PQR looks its refinement codes up by label: labels must stay row numbers.
+  if (dynamic_cast<const faiss::IndexIVFPQR*>(index) != nullptr) return false;
   return dynamic_cast<const faiss::IndexIVF*>(index) != nullptr ||
          dynamic_cast<const faiss::IndexIDMap*>(index) != nullptr;
 }

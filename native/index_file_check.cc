@@ -502,6 +502,8 @@ class Checker {
       in_.Rewind(4);
       return IvfPqAny(depth, rows);
     }
+    if (tag == FourCC("IwQR")) return IvfPqr(depth, rows);
+    if (tag == FourCC("IxHe")) return Lsh(depth);
     ThrowFaiss("cannot read " + name_ + ": index type '" + TagText(tag) +
                    "' is not one faiss-native checks yet (at byte " + std::to_string(in_.Offset() - 4) +
                    "); read it with { trusted: true } if it comes from a source you trust",
@@ -526,7 +528,13 @@ class Checker {
     SkipElements(bytes, 1);
   }
 
-  void Transform(int depth) {
+  struct TransformShape {
+    uint32_t tag;
+    int32_t d_in;
+    int32_t d_out;
+  };
+
+  TransformShape Transform(int depth) {
     if (depth > kMaxNesting) Fail("transforms nested more than " + std::to_string(kMaxNesting) + " deep");
     int32_t remap_max = -1;  // largest source dimension a RemapDimensionsTransform names
     uint32_t tag = Tag();
@@ -563,6 +571,7 @@ class Checker {
     if (d_in < 1 || d_in > kMaxDimension || d_out < 1 || d_out > kMaxDimension) Fail("transform dimensions are outside 1..65536");
     if (remap_max >= d_in) Fail("dimension map names input dimension " + std::to_string(remap_max) + " of " + std::to_string(d_in));
     Bool("transform is_trained");
+    return {tag, d_in, d_out};
   }
 
   void SkipVector(uint64_t element_size, const char* what) { SkipElements(VectorCount(element_size, what), element_size); }
@@ -703,6 +712,46 @@ class Checker {
     IvfHead ivf = IvfHeader(depth);
     IvfPqBody(ivf.header, ivf.nlist, fast_scan, rows);
     return ivf.header;
+  }
+
+  // IVF-PQ with a second PQ refining each code, looked up by label (Faiss
+  // checks the label against ntotal at search; the codes must cover ntotal).
+  Header IvfPqr(int depth, uint64_t rows) {
+    IvfHead ivf = IvfHeader(depth);
+    IvfPqBody(ivf.header, ivf.nlist, /*fast_scan=*/false, rows);
+    if (!ivf.header.is_trained) {
+      // Faiss writes the refinement part of an untrained one but does not read it back.
+      ThrowFaiss("cannot read " + name_ + ": an untrained IndexIVFPQR, which Faiss does not read back whole",
+                 codes::kUnsupported);
+    }
+    PqShape refine = ProductQuantizer(ivf.header, kAnyCodeSize);
+    Codes(ivf.header, (refine.m * refine.nbits + 7) / 8, "IVF-PQR refinement codes");
+    float k_factor = Get<float>();
+    if (!(k_factor >= 1 && k_factor <= 1000)) Fail("IVF-PQR k_factor is outside 1..1000");
+    return ivf.header;
+  }
+
+  // IndexLSH: nbits-bit codes of the vectors rotated to nbits dimensions (or
+  // their first nbits), less per-bit thresholds when trained; Faiss checks the
+  // rotation's matrix and the code size, not the thresholds' count.
+  Header Lsh(int depth) {
+    Header lsh = ReadHeader("LSH index");
+    int32_t nbits = Get<int32_t>();
+    if (nbits < 1 || nbits > kMaxDimension) Fail("LSH nbits " + std::to_string(nbits) + " is outside 1..65536");
+    bool rotate = Bool("rotate_data");
+    bool thresholds_trained = Bool("train_thresholds");
+    uint64_t thresholds = VectorCount(4, "LSH thresholds");
+    if (thresholds_trained && thresholds != uint64_t(nbits)) Fail("LSH thresholds do not match nbits");
+    SkipElements(thresholds, 4);
+    int32_t code_size = Get<int32_t>();
+    if (code_size != (nbits + 7) / 8) Fail("LSH code size " + std::to_string(code_size) + " does not match nbits");
+    TransformShape rotation = Transform(depth + 1);
+    if (rotation.tag != FourCC("rrot") || rotation.d_in != lsh.d || rotation.d_out != nbits) {
+      Fail("LSH rotation is not a random rotation from the index's dimension to nbits");
+    }
+    if (!rotate && nbits > lsh.d) Fail("LSH without rotation takes more bits than the vectors have dimensions");
+    Codes(lsh, uint64_t(code_size), "LSH codes");
+    return lsh;
   }
 
   const IndexFileFacts& facts() const { return facts_; }

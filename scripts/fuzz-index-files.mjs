@@ -24,7 +24,8 @@
 // `--replay <file>` re-runs one in-process.
 //
 // Options: --cases N (10000)  --seed S (1)  --jobs J (2)  --per-child N (400)
-//   --bases ivfpq|factory|all (all): IndexIVFPQ's bases and reader, Index's, or both
+//   --bases ivfpq|factory|all (all): IndexIVFPQ's bases and reader, Index's, or both;
+//     or a comma-separated list of factory base names (lsh,ivf-pqr) for a focused campaign
 //   --timeout MS per variant (15000)  --rss-limit-mb (1024)  --vmem-kb (4000000; 0: none)
 //   --package DIR (the faiss-native to test; default this repository)
 //   --repro-dir DIR  --json FILE (machine-readable summary)  --work DIR  --keep  --quiet
@@ -69,7 +70,10 @@ function parseArgs(argv) {
     if (numeric.has(key) && !Number.isFinite(options[key])) throw new Error(`${arg} needs a number`);
   }
   options.package = path.resolve(options.package);
-  if (!['ivfpq', 'factory', 'all'].includes(options.bases)) throw new Error('--bases takes ivfpq, factory or all');
+  const named = options.bases.split(',');
+  if (!['ivfpq', 'factory', 'all'].includes(options.bases) && !named.every((name) => FACTORY_SHAPES.some((shape) => shape.name === name))) {
+    throw new Error(`--bases takes ivfpq, factory, all or factory base names (${FACTORY_SHAPES.map((shape) => shape.name).join(', ')})`);
+  }
   if (options.reader !== undefined && !READERS.includes(options.reader)) throw new Error('--reader takes ivfpq or index');
   if (/libasan/.test(process.env.LD_PRELOAD ?? '') && !argv.includes('--vmem-kb')) {
     // ASan reserves terabytes of address space: ulimit -v would stop it
@@ -145,7 +149,8 @@ const SHAPES = [
 // id maps, HNSW with flat / SQ / PQ storage (and an empty graph), IVF with
 // flat / SQ / PQ / FastScan / RaBitQ lists and a flat or HNSW coarse quantizer,
 // pre-transforms (L2 norm, OPQ, PCA + rotation, random rotation, padding),
-// refinement, stand-alone SQ / PQ / RaBitQ, every metric, untrained indexes.
+// refinement, stand-alone SQ / PQ / RaBitQ / LSH, IVF-PQR, every metric,
+// untrained indexes.
 // trainCount: 8-bit PQ k-means wants 39 × 256 points; others need far fewer.
 const FACTORY_SHAPES = [
   { name: 'flat', dimension: 8, factory: 'Flat', add: 200, ids: true },
@@ -170,6 +175,9 @@ const FACTORY_SHAPES = [
   { name: 'rabitq4', dimension: 16, factory: 'RaBitQ4', add: 60 },
   { name: 'rr-flat', dimension: 8, factory: 'RR8,Flat', add: 100 },
   { name: 'pad-flat', dimension: 8, factory: 'Pad16,Flat', add: 50, ids: true },
+  { name: 'lsh', dimension: 16, factory: 'LSH', add: 150, ids: true },
+  { name: 'lsh-rt', dimension: 16, factory: 'LSH32rt', add: 100 },
+  { name: 'ivf-pqr', dimension: 8, factory: 'IVF4,PQ4+4', add: 200, ids: true, trainCount: 10000 },
   { name: 'ivf-sq8-untrained', dimension: 8, factory: 'IVF8,SQ8', train: false, add: 0 },
   { name: 'opq-ivf-pq-untrained', dimension: 8, factory: 'OPQ4_8,IVF4,PQ4x4np', train: false, add: 0 },
 ];
@@ -183,6 +191,7 @@ function caseDirectory(options) {
 }
 
 function buildBases(lib, work, caseDir, which) {
+  if (!['ivfpq', 'factory', 'all'].includes(which)) return buildFactoryBases(lib, work, which.split(','));
   const ivfpq = buildIvfpqBases(lib, work, caseDir);
   if (which === 'ivfpq') return ivfpq;
   const bases = which === 'all' ? [...ivfpq] : [];
@@ -239,13 +248,14 @@ function buildIvfpqBases(lib, work, caseDir) {
   return bases;
 }
 
-function buildFactoryBases(lib, work) {
+function buildFactoryBases(lib, work, names) {
   if (typeof lib.Index?.fromFactory !== 'function') {
     process.stderr.write('fuzz: skipping the factory bases: this faiss-native has no Index class\n');
     return [];
   }
   const bases = [];
   for (const [i, shape] of FACTORY_SHAPES.entries()) {
+    if (names && !names.includes(shape.name)) continue;
     const { name, dimension, factory, metric = 'l2', train = true, add, ids = false, trainCount = 1000 } = shape;
     const index = lib.Index.fromFactory(dimension, factory, { metric });
     if (train && !index.isTrained) {
@@ -517,6 +527,24 @@ export function describeLayout(buf) {
       field(`${ctx}${t}.by_residual`, 1, 'u8');
       field(`${ctx}${t}.qb`, 1, 'u8');
       invertedLists();
+    } else if (t === 'IwQR') {
+      ivfHeader(ctx, t);
+      field(`${ctx}IwQR.by_residual`, 1, 'u8');
+      field(`${ctx}IwQR.code_size`, 8, 'u64');
+      productQuantizer(`${ctx}pq`);
+      invertedLists();
+      productQuantizer(`${ctx}refine_pq`);
+      vector(`${ctx}IwQR.refine_codes`, 1);
+      field(`${ctx}IwQR.k_factor`, 4, 'f32');
+    } else if (t === 'IxHe') {
+      header(`${ctx}IxHe`);
+      field(`${ctx}IxHe.nbits`, 4, 'i32');
+      field(`${ctx}IxHe.rotate_data`, 1, 'u8');
+      field(`${ctx}IxHe.train_thresholds`, 1, 'u8');
+      vector(`${ctx}IxHe.thresholds`, 4);
+      field(`${ctx}IxHe.code_size`, 4, 'i32');
+      transform();
+      vector(`${ctx}IxHe.codes`, 1);
     } else if (t === 'IwPQ' || t === 'IwPf') {
       ivfHeader(ctx, t);
       field(`${ctx}${t}.by_residual`, 1, 'u8');

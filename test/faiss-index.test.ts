@@ -444,9 +444,9 @@ describe.skipIf(missing)(`Index on SIFT10K${missing ? ` (skipped: ${missing})` :
           expect((error as FaissError).code).toBe('ERR_FAISS_BAD_FILE');
         }
       }
-      const lsh = Buffer.from(bytes);
-      lsh.write('IxHe', 0, 'latin1');
-      expect(() => Index.fromBuffer(lsh)).toThrow(/index type 'IxHe' is not one faiss-native checks yet/);
+      const nsg = Buffer.from(bytes);
+      nsg.write('INSf', 0, 'latin1');
+      expect(() => Index.fromBuffer(nsg)).toThrow(/index type 'INSf' is not one faiss-native checks yet/);
       hnsw.dispose();
     });
   });

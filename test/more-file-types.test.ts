@@ -1,7 +1,8 @@
-// Index types faiss-native's file check does not know yet (LSH, NSG, additive
-// quantizers, IVF-PQR, spectral hashing): refused by default, read by Faiss
-// unchecked with { trusted: true }, and then searched exactly as Faiss 1.15
-// searches the same file from C++. Files come from Python faiss 1.7.3.
+// Index files beyond the factory types of faiss-index.test.ts, written by
+// Python faiss 1.7.3: LSH and IVF-PQR, which the file check walks, and types it
+// does not know yet (NSG, additive quantizers, spectral hashing), refused by
+// default and read by Faiss unchecked with { trusted: true }. Either way they
+// search exactly as Faiss 1.15 searches the same file from C++.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,17 +25,19 @@ interface UncheckedType {
   parameters: string;
   search: { nprobe?: number };
   tag: string;
+  // The file check walks this type: it loads without { trusted: true }.
+  checked: boolean;
 }
 
 const TYPES: UncheckedType[] = [
-  { description: 'LSH', indexType: 'IndexLSH', parameters: '', search: {}, tag: 'IxHe' },
-  { description: 'NSG16,Flat', indexType: 'IndexNSGFlat', parameters: '', search: {}, tag: 'INSf' },
-  { description: 'RQ4x8', indexType: 'IndexResidualQuantizer', parameters: '', search: {}, tag: 'IxRq' },
-  { description: 'IVF16,PQ16+16', indexType: 'IndexIVFPQR', parameters: 'nprobe=4', search: { nprobe: 4 }, tag: 'IwQR' },
-  { description: 'IVF16,ITQ64,SH1.0', indexType: 'IndexIVFSpectralHash', parameters: 'nprobe=4', search: { nprobe: 4 }, tag: 'IwSh' },
+  { description: 'LSH', indexType: 'IndexLSH', parameters: '', search: {}, tag: 'IxHe', checked: true },
+  { description: 'NSG16,Flat', indexType: 'IndexNSGFlat', parameters: '', search: {}, tag: 'INSf', checked: false },
+  { description: 'RQ4x8', indexType: 'IndexResidualQuantizer', parameters: '', search: {}, tag: 'IxRq', checked: false },
+  { description: 'IVF16,PQ16+16', indexType: 'IndexIVFPQR', parameters: 'nprobe=4', search: { nprobe: 4 }, tag: 'IwQR', checked: true },
+  { description: 'IVF16,ITQ64,SH1.0', indexType: 'IndexIVFSpectralHash', parameters: 'nprobe=4', search: { nprobe: 4 }, tag: 'IwSh', checked: false },
 ];
 
-describe.skipIf(skip)(`Index.read with { trusted: true }${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe.skipIf(skip)(`more index file types${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const dir = tempDir();
   const fileOf = (type: UncheckedType) => path.join(dir, `${type.description.replace(/[^A-Za-z0-9]/g, '_')}.faiss`);
   const queriesFile = path.join(dir, 'queries.f32');
@@ -56,27 +59,30 @@ describe.skipIf(skip)(`Index.read with { trusted: true }${skip ? ` (skipped: ${s
   }, 300_000);
 
   describe.each(TYPES)('$description', (type) => {
-    it('is refused by default, naming its type and the trusted option', () => {
-      for (const read of [() => Index.readSync(fileOf(type)), () => Index.fromBuffer(readFileSync(fileOf(type)))]) {
-        try {
-          read().dispose();
-          expect.unreachable('an unchecked type loaded without { trusted: true }');
-        } catch (error) {
-          expect(error).toBeInstanceOf(FaissError);
-          expect((error as FaissError).code).toBe('ERR_FAISS_UNSUPPORTED');
-          expect((error as Error).message).toContain(`index type '${type.tag}'`);
-          expect((error as Error).message).toContain('{ trusted: true }');
+    if (!type.checked) {
+      it('is refused by default, naming its type and the trusted option', () => {
+        for (const read of [() => Index.readSync(fileOf(type)), () => Index.fromBuffer(readFileSync(fileOf(type)))]) {
+          try {
+            read().dispose();
+            expect.unreachable('an unchecked type loaded without { trusted: true }');
+          } catch (error) {
+            expect(error).toBeInstanceOf(FaissError);
+            expect((error as FaissError).code).toBe('ERR_FAISS_UNSUPPORTED');
+            expect((error as Error).message).toContain(`index type '${type.tag}'`);
+            expect((error as Error).message).toContain('{ trusted: true }');
+          }
         }
-      }
-    });
+      });
+    }
 
-    it('loads trusted (file, Promise, buffer, mmap) and returns the labels Faiss 1.15 returns from C++', async () => {
+    it(`loads${type.checked ? '' : ' trusted'} (file, Promise, buffer, mmap) and returns the labels Faiss 1.15 returns from C++`, async () => {
       const theirs = searchWithFaiss(fileOf(type), queriesFile, K, type.parameters, path.join(dir, 'cxx'));
+      const trusted = !type.checked;
       const loaded = [
-        Index.readSync(fileOf(type), { trusted: true }),
-        await Index.read(fileOf(type), { trusted: true }),
-        Index.fromBuffer(readFileSync(fileOf(type)), { trusted: true }),
-        Index.readSync(fileOf(type), { trusted: true, mmap: true }),
+        Index.readSync(fileOf(type), { trusted }),
+        await Index.read(fileOf(type), { trusted }),
+        Index.fromBuffer(readFileSync(fileOf(type)), { trusted }),
+        Index.readSync(fileOf(type), { trusted, mmap: true }),
       ];
       for (const index of loaded) {
         expect(index.indexType).toBe(type.indexType);
@@ -91,18 +97,18 @@ describe.skipIf(skip)(`Index.read with { trusted: true }${skip ? ` (skipped: ${s
     });
 
     it('writes what it read: the file reads back to the same results', () => {
-      const index = Index.readSync(fileOf(type), { trusted: true });
+      const index = Index.readSync(fileOf(type), { trusted: !type.checked });
       const before = index.searchSync(queries, K, type.search);
       const again = path.join(dir, `again-${path.basename(fileOf(type))}`);
       index.writeSync(again);
-      const reread = Index.readSync(again, { trusted: true });
+      const reread = Index.readSync(again, { trusted: !type.checked });
       expect(reread.searchSync(queries, K, type.search).labels).toEqual(before.labels);
       reread.dispose();
       index.dispose();
     });
 
     it('never returns unfiltered results: a filter is applied or refused, and the index stays usable', () => {
-      const index = Index.readSync(fileOf(type), { trusted: true });
+      const index = Index.readSync(fileOf(type), { trusted: !type.checked });
       const unfiltered = index.searchSync(queries, K, type.search);
       try {
         const filtered = index.searchSync(queries, K, { ...type.search, filter: { range: [0, ROWS / 2] } });
@@ -117,12 +123,43 @@ describe.skipIf(skip)(`Index.read with { trusted: true }${skip ? ` (skipped: ${s
   });
 
   it('a cut file of an unchecked type is a FaissError from Faiss, not a crash', () => {
-    for (const type of [TYPES[0], TYPES[3]]) {
+    for (const type of TYPES.filter((t) => !t.checked)) {
       const bytes = readFileSync(fileOf(type));
       for (const cut of [4, 60, bytes.length >> 1, bytes.length - 1]) {
         expect(() => Index.fromBuffer(bytes.subarray(0, cut), { trusted: true })).toThrow(FaissError);
       }
     }
+  });
+
+  it('a cut LSH or IVF-PQR file is ERR_FAISS_BAD_FILE, trusted or not', () => {
+    for (const type of TYPES.filter((t) => t.checked)) {
+      const bytes = readFileSync(fileOf(type));
+      for (const cut of [60, bytes.length >> 1, bytes.length - 1]) {
+        for (const trusted of [false, true]) {
+          try {
+            Index.fromBuffer(bytes.subarray(0, cut), { trusted }).dispose();
+            expect.unreachable(`${type.description} cut at ${cut} loaded`);
+          } catch (error) {
+            expect((error as FaissError).code).toBe('ERR_FAISS_BAD_FILE');
+          }
+        }
+      }
+    }
+  });
+
+  it('IVF-PQR from a factory string keeps row labels under an id map, so 64-bit ids work', () => {
+    const sift = loadSift10k();
+    const index = Index.fromFactory(128, 'IVF16,PQ16+16');
+    index.trainSync(sift.base.data.subarray(0, TRAIN_ROWS * 128));
+    const ids = BigInt64Array.from({ length: ROWS }, (_, i) => 5_000_000_000n + BigInt(i));
+    index.addWithIdsSync(sift.base.data.subarray(0, ROWS * 128), ids);
+    expect(index.indexType).toBe('IndexIVFPQR');
+    const result = index.searchSync(queries, K, { nprobe: 4 });
+    for (const label of result.labels) expect(label >= 5_000_000_000n && label < 5_000_000_000n + BigInt(ROWS)).toBe(true);
+    const reread = Index.fromBuffer(index.toBuffer());
+    expect(reread.searchSync(queries, K, { nprobe: 4 }).labels).toEqual(result.labels);
+    reread.dispose();
+    index.dispose();
   });
 
   it('types the check knows are still checked when trusted', () => {
