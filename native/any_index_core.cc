@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <typeinfo>
 
 #include "errors.h"
@@ -173,6 +174,7 @@ AnyIndexCore::AnyIndexCore(std::unique_ptr<faiss::Index> root, std::string descr
             : root_->metric_type == faiss::METRIC_INNER_PRODUCT ? Metric::InnerProduct
                                                                   : Metric::L2;
   started_untrained_ = !root_->is_trained;
+  nsg_ = dynamic_cast<faiss::IndexNSG*>(const_cast<faiss::Index*>(Core(root_.get())));
   FindIvf();
   Refresh();
 }
@@ -187,7 +189,8 @@ void AnyIndexCore::FindIvf() {
     wrappers.push_back(node);
     node = id_map->index;
   }
-  bool normalises = IsCosine(node);
+  // IsCosine also looks through an id map; here only a pre-transform itself counts.
+  bool normalises = dynamic_cast<faiss::IndexPreTransform*>(node) != nullptr && IsCosine(node);
   if (normalises) {
     wrappers.push_back(node);
     node = static_cast<faiss::IndexPreTransform*>(node)->index;
@@ -419,6 +422,7 @@ void AnyIndexCore::Refresh() {
     // Training is the only change to the centroids, and it happens once.
     if (!coarse_) coarse_ = CoarseQuantizer::For(*ivf_);
   }
+  if (nsg_ != nullptr && nsg_->nsg.is_built) nsg_->nsg.search_L = std::min<int>(nsg_->nsg.search_L, nsg_->nsg.ntotal);
   ntotal_.store(ivf_path_ ? ivf_->ntotal : root_->ntotal);
   is_trained_.store(root_->is_trained);
   direct_map_.store(ivf_ != nullptr && !ivf_->direct_map.no());
@@ -536,8 +540,31 @@ void AnyIndexCore::Search(idx_t n, const float* x, idx_t k, const SearchOptions&
     return;
   }
   SearchParametersTree params(*root_, options);
-  Supported("filter", [&] { root_->search(n, x, k, distances, labels, params.root()); });
+  if (nsg_ != nullptr && k > nsg_->ntotal) {
+    SearchPadded(n, x, k, nsg_->ntotal, params.root(), distances, labels);
+  } else {
+    Supported("filter", [&] { root_->search(n, x, k, distances, labels, params.root()); });
+  }
   CheckFiltered(static_cast<size_t>(n * k), labels, params.filter());
+}
+
+// The top `rows` of each query, then -1 labels at the metric's worst distance,
+// as Faiss pads results beyond an index's size.
+void AnyIndexCore::SearchPadded(idx_t n, const float* x, idx_t k, idx_t rows, const faiss::SearchParameters* params,
+                                float* distances, idx_t* labels) const {
+  std::vector<float> found_distances(static_cast<size_t>(n * rows));
+  std::vector<idx_t> found_labels(static_cast<size_t>(n * rows));
+  if (rows > 0) {
+    Supported("filter", [&] { root_->search(n, x, rows, found_distances.data(), found_labels.data(), params); });
+  }
+  float worst = root_->metric_type == faiss::METRIC_INNER_PRODUCT ? std::numeric_limits<float>::lowest()
+                                                                  : std::numeric_limits<float>::max();
+  for (idx_t q = 0; q < n; q++) {
+    std::copy_n(found_distances.data() + q * rows, rows, distances + q * k);
+    std::copy_n(found_labels.data() + q * rows, rows, labels + q * k);
+    std::fill(distances + q * k + rows, distances + (q + 1) * k, worst);
+    std::fill(labels + q * k + rows, labels + (q + 1) * k, idx_t(-1));
+  }
 }
 
 std::unique_ptr<faiss::RangeSearchResult> AnyIndexCore::RangeSearch(idx_t n, const float* x, float radius,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <faiss/Index.h>
+#include <faiss/IndexNSG.h>
 #include <faiss/impl/AuxIndexStructures.h>
 
 #include <atomic>
@@ -104,6 +105,8 @@ class AnyIndexCore {
   template <typename Body>
   auto Supported(const char* operation, Body&& body) const -> decltype(body());
   void CheckFiltered(size_t count, const idx_t* labels, const faiss::IDSelector* filter) const;
+  void SearchPadded(idx_t n, const float* x, idx_t k, idx_t rows, const faiss::SearchParameters* params,
+                    float* distances, idx_t* labels) const;
   void Refresh();
 
   std::unique_ptr<faiss::Index> root_;
@@ -115,6 +118,9 @@ class AnyIndexCore {
   bool read_only_ = false;
   bool mapped_ = false;  // read with { mmap: true }: its lists are the file it came from
   faiss::IndexIVF* ivf_ = nullptr;
+  // NSG seeds its search pool with max(search_L, k) distinct random rows and
+  // loops until it has them: searches keep both at most its row count.
+  faiss::IndexNSG* nsg_ = nullptr;
   // The wrappers above ivf_ are at most an L2 normalisation and the
   // IndexIDMap2(IndexRefine) of refine_stage.h: searches without a filter or
   // other options then run SearchIvf with coarse_ (batch-independent results),

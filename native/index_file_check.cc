@@ -33,6 +33,8 @@ std::string TagText(uint32_t tag) {
 
 constexpr int64_t kMaxDimension = 1 << 16;
 constexpr int kMaxNesting = 8;
+// NSG degrees and build parameters (Faiss's defaults are 32 to 100).
+constexpr int32_t kMaxNsgDegree = 1 << 16;
 // ProductQuantizer's code_size argument when nothing outside it states one.
 constexpr uint64_t kAnyCodeSize = UINT64_MAX;
 // The labels an index stores are free (kAnyLabels) or must be rows below a
@@ -503,6 +505,7 @@ class Checker {
       return IvfPqAny(depth, rows);
     }
     if (tag == FourCC("IwQR")) return IvfPqr(depth, rows);
+    if (tag == FourCC("INSf") || tag == FourCC("INSp") || tag == FourCC("INSs")) return Nsg(depth, tag);
     if (tag == FourCC("IxHe")) return Lsh(depth);
     ThrowFaiss("cannot read " + name_ + ": index type '" + TagText(tag) +
                    "' is not one faiss-native checks yet (at byte " + std::to_string(in_.Offset() - 4) +
@@ -729,6 +732,62 @@ class Checker {
     float k_factor = Get<float>();
     if (!(k_factor >= 1 && k_factor <= 1000)) Fail("IVF-PQR k_factor is outside 1..1000");
     return ivf.header;
+  }
+
+  // IndexNSG: build parameters, the graph (rows of neighbour ids ended by -1
+  // or by R ids and a -1), the entry point, then flat, PQ or SQ storage. Faiss
+  // checks ids and the entry point; it allocates ntotal·R ids before reading
+  // the rows, and a search allocates max(search_L, k) per query.
+  Header Nsg(int depth, uint32_t tag) {
+    Header nsg = ReadHeader("NSG index");
+    int32_t gk = Get<int32_t>();
+    int8_t build_type = Get<int8_t>();  // a char in Faiss
+    if (gk < 1 || gk > kMaxNsgDegree || (build_type != 0 && build_type != 1)) Fail("NSG build parameters are out of range");
+    for (const char* what : {"nndescent_S", "nndescent_R", "nndescent_L", "nndescent_iter"}) {
+      int32_t value = Get<int32_t>();
+      if (value < 0 || value > kMaxNsgDegree) Fail(std::string("NSG ") + what + " " + std::to_string(value) + " is out of range");
+    }
+    int32_t n = Get<int32_t>();
+    int32_t r = Get<int32_t>();
+    int32_t l = Get<int32_t>();
+    int32_t c = Get<int32_t>();
+    int32_t search_l = Get<int32_t>();
+    int32_t entry = Get<int32_t>();
+    bool built = Bool("NSG is_built");
+    if (n != nsg.ntotal) Fail("NSG graph size differs from the index");
+    if (r < 1 || r > kMaxNsgDegree || l < 0 || l > kMaxNsgDegree || c < 0 || c > kMaxNsgDegree) {
+      Fail("NSG R, L or C is out of range");
+    }
+    if (search_l < -1 || search_l > (1 << 20)) Fail("NSG search_L " + std::to_string(search_l) + " is outside -1..2^20");
+    if (!built && n != 0) Fail("an NSG index holds vectors but no graph");
+    if (built) {
+      if (uint64_t(n) > in_.Remaining() / 4) Fail("NSG graph claims " + std::to_string(n) + " rows but the data ends first");
+      uint64_t start = in_.Offset();
+      for (int32_t node = 0; node < n; node++) {
+        int32_t slot = 0;
+        for (; slot < r; slot++) {
+          int32_t id = Get<int32_t>();
+          if (id == -1) break;
+          if (id < 0 || id >= n) Fail("NSG node " + std::to_string(node) + " links to " + std::to_string(id) + ", not a node");
+        }
+        if (slot == r && Get<int32_t>() != -1) Fail("NSG node " + std::to_string(node) + " has more than R neighbours");
+      }
+      // Faiss allocates the graph as ntotal·R ids whatever the rows hold.
+      uint64_t allocated = uint64_t(n) * uint64_t(r) * 4;
+      if (allocated > std::max<uint64_t>(uint64_t(1) << 26, 64 * (in_.Offset() - start))) {
+        Fail("NSG graph of " + std::to_string(n) + " rows of R " + std::to_string(r) + " is far larger than the rows stored");
+      }
+      if (entry < 0 || entry >= n) Fail("NSG entry point is not a node");
+    }
+    uint32_t storage = Tag();
+    bool fits = tag == FourCC("INSf")   ? storage == FourCC("IxF2") || storage == FourCC("IxFI") || storage == FourCC("IxFl")
+                : tag == FourCC("INSp") ? storage == FourCC("IxPq")
+                                        : storage == FourCC("IxSQ");
+    if (!fits) Fail("NSG storage '" + TagText(storage) + "' is not the kind its type stores");
+    in_.Rewind(4);
+    Header stored = AnyIndex(depth + 1, kAnyLabels);
+    if (stored.d != nsg.d || stored.ntotal != nsg.ntotal) Fail("NSG storage disagrees with the graph on dimension or size");
+    return nsg;
   }
 
   // IndexLSH: nbits-bit codes of the vectors rotated to nbits dimensions (or

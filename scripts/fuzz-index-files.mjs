@@ -149,8 +149,8 @@ const SHAPES = [
 // id maps, HNSW with flat / SQ / PQ storage (and an empty graph), IVF with
 // flat / SQ / PQ / FastScan / RaBitQ lists and a flat or HNSW coarse quantizer,
 // pre-transforms (L2 norm, OPQ, PCA + rotation, random rotation, padding),
-// refinement, stand-alone SQ / PQ / RaBitQ / LSH, IVF-PQR, every metric,
-// untrained indexes.
+// refinement, stand-alone SQ / PQ / RaBitQ / LSH, IVF-PQR, NSG over flat / PQ /
+// SQ storage, every metric, untrained indexes.
 // trainCount: 8-bit PQ k-means wants 39 × 256 points; others need far fewer.
 const FACTORY_SHAPES = [
   { name: 'flat', dimension: 8, factory: 'Flat', add: 200, ids: true },
@@ -178,6 +178,11 @@ const FACTORY_SHAPES = [
   { name: 'lsh', dimension: 16, factory: 'LSH', add: 150, ids: true },
   { name: 'lsh-rt', dimension: 16, factory: 'LSH32rt', add: 100 },
   { name: 'ivf-pqr', dimension: 8, factory: 'IVF4,PQ4+4', add: 200, ids: true, trainCount: 10000 },
+  // NSG's graph build needs more than 100 vectors.
+  { name: 'nsg-flat', dimension: 8, factory: 'NSG8,Flat', add: 150, ids: true },
+  { name: 'nsg-pq', dimension: 8, factory: 'NSG4,PQ2x4', add: 120 },
+  { name: 'nsg-sq8', dimension: 8, factory: 'NSG4,SQ8', add: 110 },
+  { name: 'nsg-empty', dimension: 8, factory: 'NSG8,Flat', add: 0 },
   { name: 'ivf-sq8-untrained', dimension: 8, factory: 'IVF8,SQ8', train: false, add: 0 },
   { name: 'opq-ivf-pq-untrained', dimension: 8, factory: 'OPQ4_8,IVF4,PQ4x4np', train: false, add: 0 },
 ];
@@ -536,6 +541,28 @@ export function describeLayout(buf) {
       productQuantizer(`${ctx}refine_pq`);
       vector(`${ctx}IwQR.refine_codes`, 1);
       field(`${ctx}IwQR.k_factor`, 4, 'f32');
+    } else if (t === 'INSf' || t === 'INSp' || t === 'INSs') {
+      header(`${ctx}${t}`);
+      field(`${ctx}NSG.GK`, 4, 'i32');
+      field(`${ctx}NSG.build_type`, 1, 'u8');
+      for (const name of ['nndescent_S', 'nndescent_R', 'nndescent_L', 'nndescent_iter']) field(`${ctx}NSG.${name}`, 4, 'i32');
+      const n = buf.readInt32LE(o);
+      field(`${ctx}NSG.ntotal`, 4, 'i32');
+      const r = buf.readInt32LE(o);
+      for (const name of ['R', 'L', 'C', 'search_L', 'enterpoint']) field(`${ctx}NSG.${name}`, 4, 'i32');
+      const built = buf[o];
+      field(`${ctx}NSG.is_built`, 1, 'u8');
+      if (built) {
+        // Each row: up to R ids, then -1 (always written, even after R ids).
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j <= r; j++) {
+            const id = buf.readInt32LE(o);
+            field(`${ctx}NSG.graph[]`, 4, 'i32');
+            if (id === -1) break;
+          }
+        }
+      }
+      index(`${ctx}storage.`);
     } else if (t === 'IxHe') {
       header(`${ctx}IxHe`);
       field(`${ctx}IxHe.nbits`, 4, 'i32');

@@ -1,6 +1,6 @@
 // Index files beyond the factory types of faiss-index.test.ts, written by
-// Python faiss 1.7.3: LSH and IVF-PQR, which the file check walks, and types it
-// does not know yet (NSG, additive quantizers, spectral hashing), refused by
+// Python faiss 1.7.3: LSH, NSG and IVF-PQR, which the file check walks, and types
+// it does not know yet (additive quantizers, spectral hashing), refused by
 // default and read by Faiss unchecked with { trusted: true }. Either way they
 // search exactly as Faiss 1.15 searches the same file from C++.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ interface UncheckedType {
 
 const TYPES: UncheckedType[] = [
   { description: 'LSH', indexType: 'IndexLSH', parameters: '', search: {}, tag: 'IxHe', checked: true },
-  { description: 'NSG16,Flat', indexType: 'IndexNSGFlat', parameters: '', search: {}, tag: 'INSf', checked: false },
+  { description: 'NSG16,Flat', indexType: 'IndexNSGFlat', parameters: '', search: {}, tag: 'INSf', checked: true },
   { description: 'RQ4x8', indexType: 'IndexResidualQuantizer', parameters: '', search: {}, tag: 'IxRq', checked: false },
   { description: 'IVF16,PQ16+16', indexType: 'IndexIVFPQR', parameters: 'nprobe=4', search: { nprobe: 4 }, tag: 'IwQR', checked: true },
   { description: 'IVF16,ITQ64,SH1.0', indexType: 'IndexIVFSpectralHash', parameters: 'nprobe=4', search: { nprobe: 4 }, tag: 'IwSh', checked: false },
@@ -131,7 +131,7 @@ describe.skipIf(skip)(`more index file types${skip ? ` (skipped: ${skip})` : ''}
     }
   });
 
-  it('a cut LSH or IVF-PQR file is ERR_FAISS_BAD_FILE, trusted or not', () => {
+  it('a cut LSH, NSG or IVF-PQR file is ERR_FAISS_BAD_FILE, trusted or not', () => {
     for (const type of TYPES.filter((t) => t.checked)) {
       const bytes = readFileSync(fileOf(type));
       for (const cut of [60, bytes.length >> 1, bytes.length - 1]) {
@@ -160,6 +160,38 @@ describe.skipIf(skip)(`more index file types${skip ? ` (skipped: ${skip})` : ''}
     expect(reread.searchSync(queries, K, { nprobe: 4 }).labels).toEqual(result.labels);
     reread.dispose();
     index.dispose();
+  });
+
+  it('NSG searched for more neighbours than it holds: padded as Faiss pads, never a hang', () => {
+    // NSG seeds its pool with max(search_L, k) distinct rows and, in Faiss, loops until it has them.
+    const sift = loadSift10k();
+    const rows = 150;
+    const nsg = Index.fromFactory(128, 'NSG8,Flat');
+    nsg.addSync(sift.base.data.subarray(0, rows * 128));
+    const k = 200;
+    const result = nsg.searchSync(queries.subarray(0, 3 * 128), k);
+    for (let q = 0; q < 3; q++) {
+      const found = result.labels.subarray(q * k, q * k + rows);
+      expect(new Set(found).size).toBe(rows);
+      for (const label of found) expect(label >= 0n && label < BigInt(rows)).toBe(true);
+      expect([...result.labels.subarray(q * k + rows, (q + 1) * k)]).toEqual(new Array(k - rows).fill(-1n));
+      expect([...result.distances.subarray(q * k + rows, (q + 1) * k)]).toEqual(new Array(k - rows).fill(3.4028234663852886e38));
+    }
+    // The same through the file, and with a stored search_L above the row count.
+    const bytes = Buffer.from(nsg.toBuffer());
+    const again = Index.fromBuffer(bytes);
+    expect(again.searchSync(queries.subarray(0, 3 * 128), k).labels).toEqual(result.labels);
+    again.dispose();
+    // IxM2 and its header (37 bytes), then INSf, its header, GK, build_type, 4 NNDescent fields, ntotal, R, L, C.
+    const searchLAt = 37 + 4 + 33 + 4 + 1 + 16 + 16;
+    expect(bytes.toString('latin1', 37, 41)).toBe('INSf');
+    expect(bytes.readInt32LE(searchLAt - 16)).toBe(rows);
+    bytes.writeInt32LE(100_000, searchLAt);
+    const wide = Index.fromBuffer(bytes);
+    const ten = wide.searchSync(queries.subarray(0, 3 * 128), 10);
+    for (const label of ten.labels) expect(label >= 0n && label < BigInt(rows)).toBe(true);
+    wide.dispose();
+    nsg.dispose();
   });
 
   it('types the check knows are still checked when trusted', () => {
