@@ -267,6 +267,15 @@ std::unique_ptr<AnyIndexCore> AnyIndexCore::Adopt(std::unique_ptr<faiss::Index> 
   } catch (const std::exception&) {
     // Types the reverse factory does not know keep their class name.
   }
+  // The reverse factory names an IVF-PQR by its IVF-PQ base ('...,PQ16x8');
+  // the factory string that builds one is '...,PQ16+16'.
+  if (auto* pqr = dynamic_cast<const faiss::IndexIVFPQR*>(Core(root.get()))) {
+    std::string base = "PQ" + std::to_string(pqr->pq.M) + "x8";
+    size_t at = description.rfind(base);
+    if (at != std::string::npos && at + base.size() == description.size()) {
+      description.replace(at, base.size(), "PQ" + std::to_string(pqr->pq.M) + "+" + std::to_string(pqr->refine_pq.M));
+    }
+  }
   // A stored nprobe above nlist is clamped as IndexIVF::search would; FastScan
   // would otherwise pass it on to its quantizer as k.
   if (auto* ivf = faiss::ivflib::try_extract_index_ivf(root.get())) ivf->nprobe = std::min(ivf->nprobe, ivf->nlist);

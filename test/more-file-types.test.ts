@@ -154,9 +154,13 @@ describe.skipIf(skip)(`more index file types${skip ? ` (skipped: ${skip})` : ''}
     const ids = BigInt64Array.from({ length: ROWS }, (_, i) => 5_000_000_000n + BigInt(i));
     index.addWithIdsSync(sift.base.data.subarray(0, ROWS * 128), ids);
     expect(index.indexType).toBe('IndexIVFPQR');
+    expect(index.description).toBe('IVF16,PQ16+16');
     const result = index.searchSync(queries, K, { nprobe: 4 });
     for (const label of result.labels) expect(label >= 5_000_000_000n && label < 5_000_000_000n + BigInt(ROWS)).toBe(true);
     const reread = Index.fromBuffer(index.toBuffer());
+    // Read back, the description is Faiss's reverse factory's, with the refinement restored.
+    expect(reread.description).toBe('IDMap2,IVF16,PQ16+16');
+    expect(Index.readSync(fileOf(TYPES[3])).description).toBe('IVF16,PQ16+16');
     expect(reread.searchSync(queries, K, { nprobe: 4 }).labels).toEqual(result.labels);
     reread.dispose();
     index.dispose();
