@@ -78,7 +78,9 @@ describe.skipIf(!gc)('native memory', () => {
       new IndexFlat({ dimension }).addSync(vectors);
       await new Promise(setImmediate);
     }
+    // Never collected, the 40 indexes would keep 40 × 12.8 MB; how many V8 lets
+    // pile up before it collects varies by version (up to ~16 seen on Node 22).
     const growth = process.memoryUsage().rss - rssBefore;
-    expect(growth).toBeLessThan(15 * vectors.byteLength);
+    expect(growth).toBeLessThan(20 * vectors.byteLength);
   });
 });
