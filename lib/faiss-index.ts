@@ -409,13 +409,11 @@ export class Index {
 
 function readOptions(options: unknown): { mmap: boolean; grammar: 'any' | 'trusted' } {
   const { mmap, trusted } = expectOptions<IndexReadOptions>(options, 'options', ['mmap', 'trusted']);
-  if (mmap !== undefined && typeof mmap !== 'boolean') fail('type', 'a boolean', 'mmap', mmap);
-  return { mmap: mmap ?? false, grammar: grammarOf(trusted) };
+  return { mmap: mmap === undefined ? false : expectBoolean(mmap, 'mmap'), grammar: grammarOf(trusted) };
 }
 
 function grammarOf(trusted: unknown): 'any' | 'trusted' {
-  if (trusted !== undefined && typeof trusted !== 'boolean') fail('type', 'a boolean', 'trusted', trusted);
-  return trusted ? 'trusted' : 'any';
+  return trusted !== undefined && expectBoolean(trusted, 'trusted') ? 'trusted' : 'any';
 }
 
 function expectRadius(radius: unknown): number {

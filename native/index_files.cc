@@ -144,11 +144,15 @@ std::optional<IndexFileFacts> CheckUnlessTrusted(ByteSource& source, const std::
   }
 }
 
+faiss::OnDiskInvertedLists* OnDiskListsOf(faiss::Index* index) {
+  faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(index);
+  return ivf ? dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists) : nullptr;
+}
+
 // Faiss's mmap flag skips mapping on-disk lists that live in their own data
 // file; unchecked, such lists are only found once read, so map them now.
 void MapSkippedOnDiskLists(faiss::Index* index) {
-  faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(index);
-  auto* on_disk = ivf ? dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists) : nullptr;
+  faiss::OnDiskInvertedLists* on_disk = OnDiskListsOf(index);
   if (on_disk != nullptr && on_disk->ptr == nullptr && on_disk->totsize > 0) on_disk->do_mmap();
 }
 
@@ -181,9 +185,7 @@ ReadIndexResult ReadIndexFile(const std::string& path, bool mmap, IndexGrammar g
 }
 
 void StopListPrefetchThreads(faiss::Index* index) {
-  faiss::IndexIVF* ivf = faiss::ivflib::try_extract_index_ivf(index);
-  if (ivf == nullptr) return;
-  if (auto* on_disk = dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists)) on_disk->prefetch_nthread = 0;
+  if (faiss::OnDiskInvertedLists* on_disk = OnDiskListsOf(index)) on_disk->prefetch_nthread = 0;
 }
 
 ReadIndexResult ReadIndexBuffer(const uint8_t* data, size_t size, IndexGrammar grammar) {
